@@ -1,0 +1,127 @@
+"""STS evaluation per Matryoshka dimension (GATE §4.1–4.2, Tables 3 and 5).
+
+The score is MTEB's STS main score: Spearman correlation ×100 between gold similarity and
+the cosine of the two sentence embeddings (Pearson is kept beside it). An embedding is
+truncated to ``d`` dims by slicing its first ``d`` coordinates and re-normalising to unit
+length — the same ``shrink`` MatryoshkaLoss applies during training. Cosine is invariant to
+the re-normalisation; dot product is not (see the truncation chapter).
+
+Every score becomes one row of the tidy table ``results/<profile>/scores.csv``, written
+atomically, keyed by (profile, config, seed, task, dim, model) so reruns replace, not append
+duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from datasets import Dataset
+from scipy.stats import pearsonr, spearmanr
+from sentence_transformers import SentenceTransformer
+
+from gatelib.profiles import check_matryoshka_dims
+
+SCORE_KEY = ["profile", "config", "seed", "task", "dim", "model"]
+SCORE_COLUMNS = [*SCORE_KEY[:5], "spearman_cosine", "pearson_cosine", "n_pairs", "model",
+                 "commit", "data_checksum", "max_seq_length", "hardware"]
+
+
+def truncate_embeddings(embeddings: np.ndarray, dim: int) -> np.ndarray:
+    """First ``dim`` coordinates, re-normalised to unit L2 norm (Kusupati et al. 2022)."""
+    if not 0 < dim <= embeddings.shape[1]:
+        raise ValueError(f"Cannot truncate {embeddings.shape[1]}-dim embeddings to {dim} dims.")
+    head = embeddings[:, :dim]
+    norms = np.linalg.norm(head, axis=1, keepdims=True)
+    return head / np.clip(norms, 1e-12, None)
+
+
+def encode_pairs(model: SentenceTransformer, dataset: Dataset, batch_size: int = 64,
+                 prompt_name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Full-size embeddings of ``sentence1`` and ``sentence2``; each distinct text encoded once."""
+    texts = list(dict.fromkeys([*dataset["sentence1"], *dataset["sentence2"]]))
+    vectors = model.encode(texts, batch_size=batch_size, prompt_name=prompt_name,
+                           convert_to_numpy=True, show_progress_bar=False)
+    index = {t: i for i, t in enumerate(texts)}
+    left = vectors[[index[t] for t in dataset["sentence1"]]].astype(np.float32)
+    right = vectors[[index[t] for t in dataset["sentence2"]]].astype(np.float32)
+    return left, right
+
+
+def sts_scores(left: np.ndarray, right: np.ndarray, gold: Sequence[float],
+               dims: Iterable[int]) -> pd.DataFrame:
+    """Cosine Spearman and Pearson (×100) at each truncated dim: one row per dim."""
+    gold = np.asarray(gold, dtype=np.float64)
+    rows = []
+    for dim in dims:
+        cosine = np.sum(truncate_embeddings(left, dim) * truncate_embeddings(right, dim), axis=1)
+        rows.append({
+            "dim": dim,
+            "spearman_cosine": 100 * spearmanr(gold, cosine).statistic,
+            "pearson_cosine": 100 * pearsonr(gold, cosine).statistic,
+            "n_pairs": len(gold),
+        })
+    return pd.DataFrame(rows)
+
+
+def hardware() -> str:
+    """The device that produced a number, e.g. ``cpu:x86_64 2 cores`` or ``cuda:NVIDIA H200``."""
+    if torch.cuda.is_available():
+        return f"cuda:{torch.cuda.get_device_name(0)}"
+    return f"cpu:{platform.machine()} {os.cpu_count()} cores"
+
+
+def evaluate_model(model: SentenceTransformer, eval_sets: dict[str, Dataset], dims: Sequence[int],
+                   **tags) -> pd.DataFrame:
+    """Score ``model`` on every eval set at every dim; ``tags`` fill the provenance columns.
+
+    Expected tags: profile, config, seed, model, commit, data_checksum.
+    """
+    dims = check_matryoshka_dims(dims, model.get_embedding_dimension())
+    frames = []
+    for task, dataset in eval_sets.items():
+        left, right = encode_pairs(model, dataset)
+        scores = sts_scores(left, right, dataset["score"], dims)
+        frames.append(scores.assign(task=task))
+    table = pd.concat(frames, ignore_index=True)
+    table = table.assign(**tags, max_seq_length=model.max_seq_length, hardware=hardware())
+    return table[SCORE_COLUMNS]
+
+
+def atomic_write_csv(table: pd.DataFrame, path: Path) -> None:
+    """Write a CSV to a temp file in the same folder, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            table.to_csv(handle, index=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def record_scores(new: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Upsert ``new`` rows into the CSV at ``path`` (same key → replaced) and return the table."""
+    old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=SCORE_COLUMNS)
+    merged = pd.concat([old.astype(new.dtypes.to_dict(), errors="ignore"), new], ignore_index=True)
+    merged = merged.drop_duplicates(SCORE_KEY, keep="last")
+    merged = merged.sort_values(SCORE_KEY, kind="stable").reset_index(drop=True)
+    atomic_write_csv(merged[SCORE_COLUMNS], path)
+    return merged
+
+
+def read_scores(results_dir: Path) -> pd.DataFrame:
+    """The tidy scores table of one profile."""
+    path = Path(results_dir) / "scores.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: run notebooks/02_training.ipynb for this profile first.")
+    return pd.read_csv(path)

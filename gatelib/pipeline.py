@@ -1,0 +1,78 @@
+"""Run the study's notebooks with papermill under one profile (the README's main job).
+
+``python -m gatelib.pipeline --profile offline --out book/offline`` executes
+``notebooks/01_data … 04_benchmarks`` in order, each with the papermill parameter
+``profile``. Unlike bare papermill, which only warns, an unknown profile or an unknown
+parameter name stops the run before any notebook starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import papermill
+
+from gatelib.profiles import PROJECT_ROOT, ProfileError, load_profile
+
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+NOTEBOOKS = ("01_data", "02_training", "03_truncation", "04_benchmarks")
+
+logger = logging.getLogger(__name__)
+
+
+def check_parameters(notebook: Path, parameters: dict) -> None:
+    """Raise ProfileError if ``parameters`` names a variable the notebook's parameters cell lacks."""
+    declared = set(papermill.inspect_notebook(str(notebook)))
+    unknown = sorted(set(parameters) - declared)
+    if unknown:
+        raise ProfileError(
+            f"{notebook.name}: unknown parameter(s) {unknown}; its parameters cell declares "
+            f"{sorted(declared)}. Put other settings in params/<profile>.yaml."
+        )
+
+
+def run_notebooks(profile: str, out_dir: Path, notebooks=NOTEBOOKS, parameters: dict | None = None) -> list[Path]:
+    """Execute ``notebooks`` in order under ``profile``; returns the executed notebook paths."""
+    load_profile(profile)  # unknown profile or bad YAML: fail before anything runs
+    parameters = {"profile": profile, **(parameters or {})}
+    sources = [NOTEBOOK_DIR / f"{name}.ipynb" for name in notebooks]
+    for source in sources:
+        if not source.is_file():
+            raise FileNotFoundError(f"No notebook {source.relative_to(PROJECT_ROOT)}; choose from {list(NOTEBOOKS)}.")
+        check_parameters(source, parameters)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = []
+    for source in sources:
+        target = out_dir / source.name
+        start = time.perf_counter()
+        papermill.execute_notebook(
+            str(source), str(target), parameters=parameters, kernel_name="python3",
+            cwd=str(NOTEBOOK_DIR), progress_bar=False, request_save_on_cell_execute=False,
+        )
+        logger.info("%s done in %.0f s", source.name, time.perf_counter() - start)
+        executed.append(target)
+    return executed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", required=True, help="a file name in params/ without .yaml")
+    parser.add_argument("--out", required=True, type=Path, help="folder for the executed notebooks")
+    parser.add_argument("--only", nargs="*", default=list(NOTEBOOKS), help="subset of notebooks")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        run_notebooks(args.profile, args.out, args.only)
+    except ProfileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Tables and figures of the book, read from the tidy CSVs (never from another notebook's memory).
+
+Conventions: scores are cosine Spearman ×100 (MTEB main score); every figure's caption ends
+with the provenance line of ``gatelib.provenance``; numbers quoted from the paper are
+labelled *reported*, numbers computed here *measured*.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from IPython.display import Markdown
+
+# GATE Table 3 (§4.2): the two rows that share our base model, multilingual-e5-small.
+PAPER_E5_ROWS = pd.DataFrame([
+    {"model": "multilingual-e5-small (zero-shot)", "dim": 384, "sts17-ar-ar": 74.62, "source": "reported (GATE Table 3)"},
+    {"model": "E5-all-nli-triplet-Matryoshka (MRL, 558k triplets)", "dim": 384, "sts17-ar-ar": 80.37, "source": "reported (GATE Table 3)"},
+])
+
+sns.set_theme(context="notebook", style="whitegrid")
+
+
+def markdown_table(table: pd.DataFrame, floatfmt: str = ".2f") -> Markdown:
+    """Render a DataFrame as a GitHub pipe table (shown as a real table in the book)."""
+    return Markdown(table.to_markdown(index=False, floatfmt=floatfmt))
+
+
+def mean_over_seeds(scores: pd.DataFrame, metric: str = "spearman_cosine") -> pd.DataFrame:
+    """Mean, std and seed count of ``metric`` per (config, task, dim)."""
+    grouped = scores.groupby(["config", "task", "dim"], sort=False)[metric]
+    return grouped.agg(mean="mean", std="std", seeds="count").reset_index()
+
+
+def dims_table(scores: pd.DataFrame, task: str, metric: str = "spearman_cosine") -> pd.DataFrame:
+    """Configs × dims table of ``metric`` on ``task`` (mean over seeds), largest dim first."""
+    summary = mean_over_seeds(scores[scores.task == task], metric)
+    table = summary.pivot(index="config", columns="dim", values="mean")
+    table = table[sorted(table.columns, reverse=True)]
+    table.columns = [f"{d}d" for d in table.columns]
+    return table.reset_index()
+
+
+def gain_table(scores: pd.DataFrame, task: str, over: str = "zero-shot") -> pd.DataFrame:
+    """Difference of every trained config to ``over`` at each dim (points of Spearman ×100)."""
+    table = dims_table(scores, task).set_index("config")
+    gains = table.drop(index=over) - table.loc[over]
+    return gains.reset_index().rename(columns={"config": f"gain over {over}"})
+
+
+def plot_score_vs_dim(scores: pd.DataFrame, task: str, metric: str = "spearman_cosine", ax=None):
+    """Spearman ×100 against embedding dim (log scale), one line per config."""
+    data = scores[scores.task == task]
+    ax = ax or plt.subplots(figsize=(6, 3.6))[1]
+    sns.lineplot(data=data, x="dim", y=metric, hue="config", style="config", markers=True,
+                 dashes=False, errorbar="sd" if data.seed.nunique() > 1 else None, ax=ax)
+    ax.set_xscale("log", base=2)
+    dims = sorted(data.dim.unique())
+    ax.set_xticks(dims, [str(d) for d in dims])
+    ax.set_xlabel("embedding dimension (first d coordinates, re-normalised)")
+    ax.set_ylabel("Spearman × 100")
+    ax.set_title(task)
+    return ax
+
+
+def plot_training_loss(history: pd.DataFrame, ax=None):
+    """Training loss per logged step, one line per (config, seed)."""
+    ax = ax or plt.subplots(figsize=(6, 3.2))[1]
+    sns.lineplot(data=history, x="step", y="loss", hue="run", ax=ax)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("training loss")
+    return ax

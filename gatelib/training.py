@@ -1,0 +1,143 @@
+"""One training run of a GATE recipe with sentence-transformers' own trainer (GATE §3.2).
+
+``train_model`` loads the profile's base model, builds the config's loss (``gatelib.losses``),
+and runs ``SentenceTransformerTrainer`` with the ST Matryoshka recipe: no-duplicates batches
+(in-batch negatives must not be copies of the positive), linear warmup over 10 % of the
+steps, bf16 on a GPU that supports it and fp32 on the CPU. Checkpoints are written every
+``save_steps``; a rerun after an interruption resumes from the last one, and a finished run
+is marked by ``final/COMPLETE`` so it is loaded instead of trained again.
+
+Checkpoints are safetensors; optimizer/scheduler state is read back by transformers with
+``torch.load(weights_only=True)``, which refuses arbitrary pickled objects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+from sentence_transformers import (
+    SentenceTransformer,
+    SentenceTransformerTrainer,
+    SentenceTransformerTrainingArguments,
+)
+from sentence_transformers.base.sampler import BatchSamplers
+from tqdm.std import tqdm
+from transformers import TrainerCallback, set_seed
+from transformers.trainer_utils import get_last_checkpoint
+
+from gatelib.losses import build_loss
+from gatelib.models import load_base_model
+from gatelib.profiles import Profile
+
+logger = logging.getLogger(__name__)
+
+COMPLETE_MARKER = "COMPLETE"
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+class PlainProgressBar(TrainerCallback):
+    """A text progress bar (plain tqdm) that renders the same in a terminal, papermill and the book."""
+
+    def __init__(self, file=sys.stdout):
+        self.file = file
+        self.bar = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="training",
+                        file=self.file, mininterval=30, ncols=80, ascii=True)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.bar.update(state.global_step - self.bar.n)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.bar.close()
+
+
+def run_dir(profile: Profile, config: str, seed: int) -> Path:
+    """``models/<profile>/<config>-seed<seed>/``: checkpoints and the final model."""
+    return profile.models_dir / f"{config}-seed{seed}"
+
+
+def train_model(
+    profile: Profile,
+    config: str,
+    seed: int,
+    train_datasets: dict[str, Dataset],
+    *,
+    retrain: bool = False,
+) -> tuple[SentenceTransformer, list[dict]]:
+    """Train ``config`` (``mnrl`` or ``mrl``) with ``seed`` on ``train_datasets``.
+
+    Each dataset in the dict gives whole batches (ST multi-dataset training, proportional
+    sampling), so triplets and pairs share one run with the same loss. Returns the trained
+    model and the trainer's log history (loss per logging step).
+    """
+    out = run_dir(profile, config, seed)
+    final = out / "final"
+    if retrain and out.exists():
+        shutil.rmtree(out)
+    device = resolve_device(profile.device)
+    if (final / COMPLETE_MARKER).is_file():
+        logger.info("Loading finished run %s", final)
+        history = _read_history(final)
+        return SentenceTransformer(str(final), device=device), history
+
+    recipe = profile.training
+    set_seed(seed)
+    model = load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
+    loss = build_loss(config, model, profile.matryoshka_dims, recipe.mini_batch_size)
+    use_bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(out / "checkpoints"),
+        num_train_epochs=recipe.epochs,
+        max_steps=recipe.max_steps,
+        per_device_train_batch_size=recipe.batch_size,
+        learning_rate=recipe.learning_rate,
+        warmup_steps=recipe.warmup_ratio,
+        bf16=use_bf16,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        save_strategy="steps",
+        save_steps=recipe.save_steps,
+        save_total_limit=2,
+        logging_steps=max(1, recipe.save_steps // 5),
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=device == "cpu",
+        dataloader_num_workers=0,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train_datasets, loss=loss,
+        callbacks=[PlainProgressBar()],
+    )
+    last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    if last:
+        logger.warning("Resuming %s/%s seed %d from %s", profile.name, config, seed, Path(last).name)
+    trainer.train(resume_from_checkpoint=last)
+    history = [row for row in trainer.state.log_history if "loss" in row]
+    model.save(str(final), safe_serialization=True)
+    _write_history(final, history)
+    (final / COMPLETE_MARKER).write_text("ok\n")
+    return model, history
+
+
+def _write_history(folder: Path, history: list[dict]) -> None:
+    (folder / "log_history.json").write_text(json.dumps(history, indent=1))
+
+
+def _read_history(folder: Path) -> list[dict]:
+    path = folder / "log_history.json"
+    return json.loads(path.read_text()) if path.is_file() else []
