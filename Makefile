@@ -1,0 +1,49 @@
+# The two commands of the README:
+#   make main   — install, run the notebooks on the offline profile, build the book
+#   make test   — unit tests + nbval on the smoke-profile notebooks (what CI runs)
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROFILE ?= offline
+
+.PHONY: main setup notebooks book test unit nbval smoke-notebooks clean
+
+main: setup notebooks book
+
+$(BIN)/activate:
+	$(PY) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Executed notebooks of a profile go to book/<profile>/ (rendered by the book).
+notebooks: setup
+	$(BIN)/python -m gatelib.pipeline --profile $(PROFILE) --out book/$(PROFILE)
+
+book: setup
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: setup unit nbval
+
+unit: setup
+	$(BIN)/python -m pytest tests -m "not slow" -p no:cacheprovider --ignore=tests/notebooks
+
+# nbval re-executes the committed smoke notebooks and compares their outputs.
+nbval: setup
+	rm -rf models/smoke
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		-p no:cacheprovider tests/notebooks
+
+# Regenerate the notebooks nbval checks (after changing gatelib or notebooks/).
+smoke-notebooks: setup
+	rm -rf models/smoke results/smoke
+	$(BIN)/python -m gatelib.pipeline --profile smoke --out tests/notebooks
+
+clean:
+	rm -rf _build models

@@ -1,0 +1,74 @@
+"""Shared fixtures: a tiny randomly initialised encoder for fast, offline training tests."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from datasets import Dataset
+
+
+def build_tiny_encoder(folder):
+    """A 2-layer, 32-dim BERT with a word-level tokenizer over a small vocabulary, saved as a
+    sentence-transformers folder (safetensors). Enough to exercise losses and the trainer."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+    import torch
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + [f"w{i}" for i in range(60)]
+    vocab = {w: i for i, w in enumerate(words)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]",
+                                   cls_token="[CLS]", sep_token="[SEP]")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+    raw = folder / "raw"
+    BertModel(config, add_pooling_layer=False).save_pretrained(raw)
+    fast.save_pretrained(raw)
+    transformer = Transformer(str(raw), max_seq_length=32)
+    model = SentenceTransformer(modules=[transformer, Pooling(32, "mean"), Normalize()], device="cpu")
+    model.save(str(folder / "st"))
+    return folder / "st"
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_path(tmp_path_factory):
+    return build_tiny_encoder(tmp_path_factory.mktemp("tiny"))
+
+
+def toy_sentences(n, offset=0):
+    return [" ".join(f"w{(i * 7 + k + offset) % 60}" for k in range(4)) for i in range(n)]
+
+
+@pytest.fixture
+def toy_triplets():
+    anchors = toy_sentences(48)
+    return Dataset.from_dict({"anchor": anchors,
+                              "positive": [a + " w1" for a in anchors],
+                              "negative": toy_sentences(48, offset=3)})
+
+
+@pytest.fixture
+def toy_sts():
+    left, right = toy_sentences(40), toy_sentences(40, offset=1)
+    return Dataset.from_dict({"sentence1": left, "sentence2": right,
+                              "score": [(i % 6) / 5 for i in range(40)]})
+
+
+@pytest.fixture
+def tiny_profile(tiny_encoder_path, tmp_path, monkeypatch):
+    """The smoke profile pointed at the tiny encoder, writing under a temp project root."""
+    from gatelib import profiles
+
+    monkeypatch.setattr(profiles, "PROJECT_ROOT", tmp_path)
+    base = profiles.load_profile("smoke")
+    recipe = dataclasses.replace(base.training, batch_size=8, max_steps=6, save_steps=2,
+                                 max_seq_length=32)
+    return dataclasses.replace(base, base_model=str(tiny_encoder_path), matryoshka_dims=(32, 16, 8),
+                               training=recipe, device="cpu")

@@ -1,0 +1,62 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from gatelib.evaluation import (
+    SCORE_COLUMNS,
+    atomic_write_csv,
+    record_scores,
+    sts_scores,
+    truncate_embeddings,
+)
+
+
+def test_truncate_slices_then_renormalises():
+    x = np.array([[3.0, 4.0, 12.0], [1.0, 0.0, 0.0]])
+    t = truncate_embeddings(x, 2)
+    np.testing.assert_allclose(t, [[0.6, 0.8], [1.0, 0.0]])
+    with pytest.raises(ValueError, match="Cannot truncate 3-dim embeddings to 4"):
+        truncate_embeddings(x, 4)
+
+
+def test_sts_scores_match_scipy_on_truncated_cosine():
+    rng = np.random.default_rng(0)
+    left, right = rng.normal(size=(50, 16)), rng.normal(size=(50, 16))
+    gold = rng.uniform(size=50)
+    table = sts_scores(left, right, gold, [16, 4])
+    a, b = left[:, :4], right[:, :4]
+    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert table.loc[table.dim == 4, "spearman_cosine"].item() == pytest.approx(100 * spearmanr(gold, cosine).statistic)
+    assert list(table.dim) == [16, 4] and (table.n_pairs == 50).all()
+
+
+def _rows(value, seed=0):
+    return pd.DataFrame([{
+        "profile": "t", "config": "mrl", "seed": seed, "task": "sts17-ar-ar", "dim": 8,
+        "spearman_cosine": value, "pearson_cosine": value, "n_pairs": 3, "model": "m",
+        "commit": "c", "data_checksum": "d", "max_seq_length": 32, "hardware": "cpu"}])[SCORE_COLUMNS]
+
+
+def test_record_scores_upserts_by_key(tmp_path):
+    path = tmp_path / "scores.csv"
+    record_scores(_rows(1.0), path)
+    record_scores(_rows(2.0, seed=1), path)
+    table = record_scores(_rows(3.0), path)  # same key as the first row: replaced
+    assert len(table) == 2
+    assert sorted(pd.read_csv(path).spearman_cosine) == [2.0, 3.0]
+
+
+def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "scores.csv"
+    record_scores(_rows(1.0), path)
+    before = path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        atomic_write_csv(_rows(9.0), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]  # no temp file left behind
