@@ -1,0 +1,808 @@
+"""Data loading for the GATE reproduction (arXiv 2505.24581), offline first.
+
+The paper (GATE §3.1) trains on machine-translated Arabic NLI triplets / pair-class
+data and Arabic STS-B, and evaluates (§4.1) on MTEB STS17 ``ar-ar``, STS22 ``ar`` and
+STS22.v2 ``ar``. Those Hub datasets cannot be reached offline, so the project vendors
+real, smaller Arabic data in ``data/`` (provenance, licences and quirks in
+``data/DATA.md``) and this module loads it:
+
+* :func:`load_eval_set` -- held-out evaluation pairs (``sentence1, sentence2, score``,
+  score in [0, 1]); STS17 ``ar-ar`` / ``en-ar`` are the official SemEval-2017 files that
+  MTEB's STS17 task is built from.
+* :func:`load_train_set` -- training sets, already de-duplicated and *leak-free*: every
+  row sharing a (normalised) sentence with the held-out test sets is dropped, and the
+  count is recorded in :data:`LAST_DROPPED` and ``dataset.info.description``.
+* :func:`load_hub_dataset` -- the paper's own Hub datasets when online (Colab); offline
+  it fails fast with a :class:`DataError` that names the bundled alternative.
+
+Every bundled file is checked against ``data/checksums.json`` (sha256) before parsing.
+All failures raise one exception type, :class:`DataError`, saying what is wrong, where
+(file and row) and how to fix it.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import re
+import socket
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+import datasets
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DataError",
+    "DATA_DIR",
+    "EVAL_SETS",
+    "EVAL_SETS_TEST",
+    "TRAIN_SETS",
+    "HUB_DATASETS",
+    "LAST_DROPPED",
+    "load_eval_set",
+    "load_train_set",
+    "load_hub_dataset",
+    "eval_sentences",
+    "normalize_text",
+    "find_overlap",
+    "assert_no_overlap",
+    "data_fingerprint",
+    "files_for",
+]
+
+
+class DataError(ValueError):
+    """The one exception this module raises for missing, corrupt or malformed data."""
+
+
+def _resolve_data_dir() -> Path:
+    env = os.environ.get("GATELIB_DATA_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+#: The project's ``data/`` folder: ``$GATELIB_DATA_DIR`` if set, else
+#: ``<parent of the gatelib package>/data``. Loaders re-read the environment variable
+#: at call time (so tests can monkeypatch it); otherwise they use this value, which may
+#: also be reassigned (``gatelib.data.DATA_DIR = Path(...)``).
+DATA_DIR: Path = _resolve_data_dir()
+
+CHECKSUMS_FILE = "checksums.json"
+
+
+def _data_dir() -> Path:
+    env = os.environ.get("GATELIB_DATA_DIR")
+    return Path(env).expanduser().resolve() if env else Path(DATA_DIR)
+
+
+# --------------------------------------------------------------------------- registry
+
+#: name -> files (relative to data/) backing it. Order matters for the parsers.
+_EVAL_FILES: dict[str, tuple[str, ...]] = {
+    "sts17-ar-ar": ("sts17/STS.input.track1.ar-ar.txt", "sts17/STS.gs.track1.ar-ar.txt"),
+    "sts17-en-ar": ("sts17/STS.input.track2.ar-en.txt", "sts17/STS.gs.track2.ar-en.txt"),
+    "semrel-arq-test": ("semrel2024/arq_test_with_labels.csv",),
+    "semrel-ary-test": ("semrel2024/ary_test_with_labels.csv",),
+    "semrel-arq-dev": ("semrel2024/arq_dev_with_labels.csv",),
+    "semrel-ary-dev": ("semrel2024/ary_dev_with_labels.csv",),
+    "semrel-arb-dev": ("semrel2024/arb_dev_with_labels.csv",),
+    "stsb-ar-mt": ("stsb_ar_mt/stsb_test_ar_googlemt.tsv",),
+}
+_TRAIN_FILES: dict[str, tuple[str, ...]] = {
+    "xnli-triplets": ("xnli_ar/dev-ar.tsv",),
+    "xnli-pairs": ("xnli_ar/dev-ar.tsv",),
+    "xnli-parallel": ("xnli_ar/test-en.tsv", "xnli_ar/test-ar.tsv"),
+    "q2q-pairs": ("nsurl2019_q2q/train.csv",),
+    "q2q-triplets": ("nsurl2019_q2q/train.csv",),
+    "sick-pairs": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
+    "sick-nli": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
+    "stsb-ar-scored": ("stsb_ar_mt/stsb_test_ar_googlemt.tsv",),
+    "semrel-arq-train": ("semrel2024/arq_train.csv",),
+    "semrel-ary-train": ("semrel2024/ary_train.csv",),
+}
+
+#: Evaluation sets for :func:`load_eval_set`. ``stsb-ar-mt`` and the SemRel dev sets are
+#: development / extra evaluation only; the held-out tests are :data:`EVAL_SETS_TEST`.
+EVAL_SETS: tuple[str, ...] = tuple(_EVAL_FILES)
+#: Held-out test sets: no training set may share a sentence with them.
+EVAL_SETS_TEST: tuple[str, ...] = ("sts17-ar-ar", "sts17-en-ar", "semrel-arq-test", "semrel-ary-test")
+#: Training sets for :func:`load_train_set`.
+TRAIN_SETS: tuple[str, ...] = tuple(_TRAIN_FILES)
+
+#: name -> {reason: rows dropped} for the most recent :func:`load_train_set` call.
+#: Reasons: ``duplicates``, ``sick_valid_test_leak``, ``eval_overlap`` (shares a normalised
+#: sentence with :data:`EVAL_SETS_TEST`), ``no_hard_negative`` (q2q-triplets only).
+LAST_DROPPED: dict[str, dict[str, int]] = {}
+
+
+def files_for(name: str) -> tuple[str, ...]:
+    """Files (relative to data/) that determine the content of eval/train set ``name``.
+
+    For training sets this includes the held-out test files, because the leak filter
+    reads them.
+    """
+    if name in _EVAL_FILES:
+        return _EVAL_FILES[name]
+    if name in _TRAIN_FILES:
+        test_files = tuple(f for t in EVAL_SETS_TEST for f in _EVAL_FILES[t])
+        return _TRAIN_FILES[name] + tuple(f for f in test_files if f not in _TRAIN_FILES[name])
+    raise DataError(f"unknown dataset {name!r}; choose one of {EVAL_SETS + TRAIN_SETS}")
+
+
+# --------------------------------------------------------------------------- checksums
+
+def _display(path: Path) -> str:
+    try:
+        return f"data/{path.resolve().relative_to(_data_dir()).as_posix()}"
+    except ValueError:
+        return str(path)
+
+
+def _load_checksums() -> dict[str, str]:
+    p = _data_dir() / CHECKSUMS_FILE
+    if not p.is_file():
+        raise DataError(
+            f"checksum manifest {p} not found: set GATELIB_DATA_DIR to the project's data/ "
+            "folder or restore it with `git checkout data/`"
+        )
+    try:
+        sums = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(f"{p} is not valid JSON ({e}); restore it with `git checkout data/`") from e
+    if not isinstance(sums, dict):
+        raise DataError(f"{p} must map relative paths to sha256 hex digests")
+    return sums
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _verified_path(rel: str) -> Path:
+    """Return ``data/<rel>`` after checking it exists and matches data/checksums.json."""
+    path = _data_dir() / rel
+    if not path.is_file():
+        raise DataError(
+            f"data file data/{rel} is missing (looked at {path}); restore it with "
+            "`git checkout data/` or point GATELIB_DATA_DIR at a complete copy"
+        )
+    sums = _load_checksums()
+    expected = sums.get(rel)
+    if expected is None:
+        raise DataError(f"data/{rel} has no entry in data/{CHECKSUMS_FILE}; add its sha256 there")
+    actual = _sha256(path)
+    if actual != expected:
+        raise DataError(
+            f"data/{rel} has sha256 {actual}, expected {expected} (data/{CHECKSUMS_FILE}): "
+            "the file is corrupt or was edited; restore it with `git checkout data/`"
+        )
+    return path
+
+
+# --------------------------------------------------------------------------- parsing
+
+def _read_text(path: Path) -> str:
+    """Read UTF-8 text, strip a BOM and turn CRLF into LF."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError as e:
+        raise DataError(f"data file {path} is missing") from e
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{_display(Path(path))}: not UTF-8 at byte {e.start} ({e.reason})") from e
+    return text.lstrip("\ufeff").replace("\r\n", "\n")
+
+
+def _read_table(
+    path: Path,
+    *,
+    ncols: int,
+    sep: str = "\t",
+    quoted: bool = False,
+    header: Sequence[str] | None = None,
+) -> list[tuple[int, list[str]]]:
+    """Parse a delimited file into ``[(line_number, fields), ...]`` (no checksum check).
+
+    ``quoted=False`` splits every line on ``sep`` literally (csv.QUOTE_NONE: a ``"`` is
+    data, never a quote). ``quoted=True`` uses RFC-4180 quoting (fields may contain the
+    separator, doubled quotes or newlines). A trailing CR is removed, a BOM is stripped.
+    Any row with a field count other than ``ncols`` raises :class:`DataError`.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    rows: list[tuple[int, list[str]]] = []
+    if quoted:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"',
+                            doublequote=True, strict=True)
+        start = 1
+        try:
+            for fields in reader:
+                rows.append((start, [f.rstrip("\r") for f in fields]))
+                start = reader.line_num + 1
+        except csv.Error as e:
+            raise DataError(f"{_display(path)} line {reader.line_num}: malformed CSV ({e})") from e
+    else:
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        for i, line in enumerate(lines, start=1):
+            rows.append((i, line.rstrip("\r").split(sep)))
+    if header is not None:
+        if not rows or rows[0][1] != list(header):
+            got = rows[0][1] if rows else "an empty file"
+            raise DataError(f"{_display(path)}: expected header {list(header)}, got {got}")
+        rows = rows[1:]
+    for line_no, fields in rows:
+        if len(fields) != ncols:
+            raise DataError(
+                f"{_display(path)} line {line_no}: expected {ncols} columns, found {len(fields)} "
+                f"({'quoted CSV' if quoted else 'tab-separated, no quoting'}); the row is malformed "
+                "-- restore the file with `git checkout data/`"
+            )
+    return rows
+
+
+def _check_text(s: str, path: Path, line: int, col: str) -> str:
+    if not s.strip():
+        raise DataError(f"{_display(path)} line {line}: empty or whitespace-only {col}")
+    return s
+
+
+def _check_score(x: str, path: Path, line: int, lo: float, hi: float) -> float:
+    try:
+        v = float(x)
+    except ValueError:
+        raise DataError(f"{_display(path)} line {line}: score {x!r} is not a number") from None
+    if math.isnan(v) or not (lo <= v <= hi):
+        raise DataError(f"{_display(path)} line {line}: score {x!r} is NaN or outside [{lo}, {hi}]")
+    return v
+
+
+def _parse_sts17(input_path: Path, gs_path: Path) -> dict[str, list]:
+    """Official STS 2017 files: ``sent1<TAB>sent2`` + one gold score (0-5) per line.
+
+    Sentences are kept exactly as in the official files (some carry leading/trailing
+    spaces); only a trailing CR is removed. Scores are returned divided by 5.
+    """
+    pairs = _read_table(input_path, ncols=2)
+    gold = _read_table(gs_path, ncols=1)
+    if len(pairs) != len(gold):
+        raise DataError(f"{_display(input_path)} has {len(pairs)} pairs but {_display(gs_path)} "
+                        f"has {len(gold)} scores; the two files must be row-aligned")
+    out = {"sentence1": [], "sentence2": [], "score": []}
+    for (ln, (s1, s2)), (gl, (g,)) in zip(pairs, gold):
+        out["sentence1"].append(_check_text(s1, input_path, ln, "sentence1"))
+        out["sentence2"].append(_check_text(s2, input_path, ln, "sentence2"))
+        out["score"].append(_check_score(g, gs_path, gl, 0.0, 5.0) / 5.0)
+    return out
+
+
+def _parse_semrel(path: Path) -> dict[str, list]:
+    """SemRel 2024 CSV ``PairID,Text,Score``: the two sentences share one quoted field,
+    separated by a newline; score is relatedness in [0, 1]."""
+    rows = _read_table(path, ncols=3, sep=",", quoted=True, header=("PairID", "Text", "Score"))
+    out = {"sentence1": [], "sentence2": [], "score": []}
+    for ln, (pid, text, score) in rows:
+        parts = text.split("\n")
+        if len(parts) != 2:
+            raise DataError(f"{_display(path)} line {ln} ({pid}): Text must hold exactly two "
+                            f"sentences separated by one newline, found {len(parts)} parts")
+        out["sentence1"].append(_check_text(parts[0], path, ln, "sentence1"))
+        out["sentence2"].append(_check_text(parts[1], path, ln, "sentence2"))
+        out["score"].append(_check_score(score, path, ln, 0.0, 1.0))
+    return out
+
+
+_STSB_HEADER = ("stsb_test_index", "score", "sentence1", "sentence2", "sentence1_en", "sentence2_en")
+
+
+def _parse_stsb(path: Path) -> dict[str, list]:
+    """STS-B test MT TSV (pandas export: fields with ``"`` are quoted). Score 0-5 -> /5."""
+    rows = _read_table(path, ncols=6, quoted=True, header=_STSB_HEADER)
+    out = {"sentence1": [], "sentence2": [], "score": []}
+    for ln, (_idx, score, s1, s2, _e1, _e2) in rows:
+        out["sentence1"].append(_check_text(s1, path, ln, "sentence1"))
+        out["sentence2"].append(_check_text(s2, path, ln, "sentence2"))
+        out["score"].append(_check_score(score, path, ln, 0.0, 5.0) / 5.0)
+    return out
+
+
+_XNLI_LABELS = {"entailment": 0, "neutral": 1, "contradiction": 2}
+
+
+def _parse_xnli(path: Path) -> dict[str, list]:
+    """XTREME XNLI TSV ``premise<TAB>hypothesis<TAB>label`` (no quoting, CRLF)."""
+    rows = _read_table(path, ncols=3)
+    out = {"premise": [], "hypothesis": [], "label": []}
+    for ln, (p, h, lab) in rows:
+        if lab not in _XNLI_LABELS:
+            raise DataError(f"{_display(path)} line {ln}: unknown label {lab!r}; "
+                            f"expected one of {sorted(_XNLI_LABELS)}")
+        out["premise"].append(_check_text(p, path, ln, "premise"))
+        out["hypothesis"].append(_check_text(h, path, ln, "hypothesis"))
+        out["label"].append(_XNLI_LABELS[lab])
+    return out
+
+
+def _parse_xnli_unlabelled(path: Path) -> list[tuple[int, str, str]]:
+    rows = _read_table(path, ncols=2)
+    return [(ln, _check_text(p, path, ln, "premise"), _check_text(h, path, ln, "hypothesis"))
+            for ln, (p, h) in rows]
+
+
+def _parse_q2q(path: Path) -> list[tuple[int, str, str, int]]:
+    rows = _read_table(path, ncols=3, sep=",", quoted=True, header=("question1", "question2", "label"))
+    out = []
+    for ln, (q1, q2, lab) in rows:
+        if lab not in ("0", "1"):
+            raise DataError(f"{_display(path)} line {ln}: label {lab!r} is not 0 or 1")
+        out.append((ln, _check_text(q1, path, ln, "question1"), _check_text(q2, path, ln, "question2"), int(lab)))
+    return out
+
+
+_SICK_HEADER = ("t", "h", "label", "relatedness_score", "sentence_h_en", "sentence_t_en")
+#: SICK-ar file labels (0 neutral, 1 entailment, 2 contradiction; checked against the
+#: English side) -> XNLI / all-nli convention (0 entailment, 1 neutral, 2 contradiction).
+_SICK_TO_NLI = {"0": 1, "1": 0, "2": 2}
+
+
+def _parse_sick(path: Path) -> list[dict]:
+    rows = _read_table(path, ncols=6, sep=",", quoted=True, header=_SICK_HEADER)
+    out = []
+    for ln, (t, h, lab, rel, h_en, t_en) in rows:
+        if lab not in _SICK_TO_NLI:
+            raise DataError(f"{_display(path)} line {ln}: label {lab!r} is not 0, 1 or 2")
+        out.append({
+            "line": ln,
+            "t": _check_text(t, path, ln, "t"),
+            "h": _check_text(h, path, ln, "h"),
+            "label": _SICK_TO_NLI[lab],
+            "score": (_check_score(rel, path, ln, 1.0, 5.0) - 1.0) / 4.0,
+            "t_en": _check_text(t_en, path, ln, "sentence_t_en"),
+            "h_en": _check_text(h_en, path, ln, "sentence_h_en"),
+            "raw": (t, h, lab, rel, h_en, t_en),
+        })
+    return out
+
+
+# --------------------------------------------------------------------------- datasets
+
+_FEATURE_TYPES = {"score": datasets.Value("float64"), "label": datasets.Value("int64")}
+
+
+def _to_dataset(cols: dict[str, list], description: str = "") -> datasets.Dataset:
+    feats = datasets.Features({c: _FEATURE_TYPES.get(c, datasets.Value("string")) for c in cols})
+    info = datasets.DatasetInfo(description=description, features=feats)
+    return datasets.Dataset.from_dict(cols, features=feats, info=info)
+
+
+def load_eval_set(name: str) -> datasets.Dataset:
+    """Load an evaluation set as ``sentence1, sentence2, score`` (score in [0, 1]).
+
+    ``sts17-ar-ar`` / ``sts17-en-ar`` (250 pairs each) are the SemEval-2017 Task 1 tracks 1
+    and 2 that MTEB's STS17 task uses (GATE §4.1 reports STS17 ar-ar); in ``sts17-en-ar``
+    sentence1 is English and sentence2 Arabic. Gold 0-5 is divided by 5 (MTEB also
+    normalises by the score range; Spearman is unaffected). SemRel 2024 scores are
+    relatedness already in [0, 1]. ``stsb-ar-mt`` is the STS-B test set machine-translated;
+    use it for evaluation or as ``stsb-ar-scored`` for training, never both in one run.
+    Sentences are kept exactly as in the files (only a trailing CR is removed).
+    """
+    if name not in _EVAL_FILES:
+        raise DataError(f"unknown evaluation set {name!r}; choose one of {EVAL_SETS}")
+    paths = [_verified_path(rel) for rel in _EVAL_FILES[name]]
+    if name.startswith("sts17"):
+        cols = _parse_sts17(*paths)
+    elif name.startswith("semrel"):
+        cols = _parse_semrel(paths[0])
+    else:
+        cols = _parse_stsb(paths[0])
+    return _to_dataset(cols, f"{name} (evaluation); files: {', '.join(_EVAL_FILES[name])}")
+
+
+# --------------------------------------------------------------------------- leakage
+
+_ARABIC_MARKS = re.compile("[\u064b-\u0652\u0670\u0640]")
+_WS = re.compile(r"\s+")
+
+
+def normalize_text(s: str) -> str:
+    """Leak-check normalisation: NFKC, drop Arabic diacritics (U+064B-U+0652, U+0670) and
+    tatweel (U+0640), collapse whitespace, strip, casefold."""
+    s = unicodedata.normalize("NFKC", s)
+    s = _ARABIC_MARKS.sub("", s)
+    return _WS.sub(" ", s).strip().casefold()
+
+
+def eval_sentences(names: Iterable[str] = EVAL_SETS_TEST) -> set[str]:
+    """Normalised sentences (both sides) of the given evaluation sets (default: the
+    held-out tests STS17 ar-ar, STS17 en-ar, SemRel arq/ary test)."""
+    if isinstance(names, str):
+        names = (names,)
+    out: set[str] = set()
+    for n in names:
+        ds = load_eval_set(n)
+        for col in ("sentence1", "sentence2"):
+            out.update(normalize_text(s) for s in ds[col])
+    return out
+
+
+def _string_columns(ds: datasets.Dataset) -> list[str]:
+    return [c for c, f in ds.features.items()
+            if isinstance(f, datasets.Value) and f.dtype in ("string", "large_string")]
+
+
+def find_overlap(train: datasets.Dataset, against: set[str]) -> list[tuple[int, str, str]]:
+    """``(row, column, text)`` for every string cell of ``train`` whose normalised text
+    is in ``against`` (a set from :func:`eval_sentences`)."""
+    hits = []
+    for col in _string_columns(train):
+        for i, text in enumerate(train[col]):
+            if text is not None and normalize_text(text) in against:
+                hits.append((i, col, text))
+    return sorted(hits)
+
+
+def assert_no_overlap(train: datasets.Dataset, against: set[str]) -> None:
+    """Raise :class:`DataError` listing the first overlaps, if any."""
+    hits = find_overlap(train, against)
+    if hits:
+        shown = "; ".join(f"row {r} {c}={t!r}" for r, c, t in hits[:5])
+        raise DataError(f"{len(hits)} training cells overlap the evaluation sentences, e.g. {shown}. "
+                        "Drop them (load_train_set does this) before training.")
+
+
+def _drop_overlap(cols: dict[str, list], against: set[str]) -> tuple[dict[str, list], int]:
+    str_cols = [c for c in cols if c not in _FEATURE_TYPES]
+    n = len(next(iter(cols.values()))) if cols else 0
+    keep = [i for i in range(n) if not any(normalize_text(cols[c][i]) in against for c in str_cols)]
+    return {c: [v[i] for i in keep] for c, v in cols.items()}, n - len(keep)
+
+
+# --------------------------------------------------------------------------- train sets
+
+def _dedup(cols: dict[str, list], key_cols: Sequence[str]) -> tuple[dict[str, list], int]:
+    seen, keep = set(), []
+    n = len(cols[key_cols[0]])
+    for i in range(n):
+        k = tuple(cols[c][i] for c in key_cols)
+        if k not in seen:
+            seen.add(k)
+            keep.append(i)
+    return {c: [v[i] for i in keep] for c, v in cols.items()}, n - len(keep)
+
+
+def _xnli_triplets(path: Path) -> dict[str, list]:
+    """Per premise: entailment hypothesis = positive, contradiction = hard negative."""
+    pairs = _parse_xnli(path)
+    groups: dict[str, dict[int, list[str]]] = {}
+    for p, h, lab in zip(pairs["premise"], pairs["hypothesis"], pairs["label"]):
+        groups.setdefault(p, {0: [], 1: [], 2: []})[lab].append(h)
+    out = {"anchor": [], "positive": [], "negative": []}
+    for p, g in groups.items():
+        if len(g[0]) != 1 or len(g[2]) != 1:
+            raise DataError(f"{_display(path)}: premise {p[:60]!r} has {len(g[0])} entailment and "
+                            f"{len(g[2])} contradiction hypotheses; expected exactly one of each")
+        out["anchor"].append(p)
+        out["positive"].append(g[0][0])
+        out["negative"].append(g[2][0])
+    return out
+
+
+def _xnli_parallel(en_path: Path, ar_path: Path) -> dict[str, list]:
+    en, ar = _parse_xnli_unlabelled(en_path), _parse_xnli_unlabelled(ar_path)
+    if len(en) != len(ar):
+        raise DataError(f"{_display(en_path)} ({len(en)} rows) and {_display(ar_path)} ({len(ar)} rows) "
+                        "must be row-aligned")
+    out = {"english": [], "arabic": []}
+    for (_, pe, he), (_, pa, ha) in zip(en, ar):
+        out["english"] += [pe, he]
+        out["arabic"] += [pa, ha]
+    return out
+
+
+def _q2q(path: Path, triplets: bool) -> tuple[dict[str, list], int]:
+    rows = _parse_q2q(path)
+    if not triplets:
+        pos = [(q1, q2) for _, q1, q2, lab in rows if lab == 1]
+        return {"anchor": [a for a, _ in pos], "positive": [b for _, b in pos]}, 0
+    negs: dict[str, list[str]] = {}
+    paraphrases: dict[str, set[str]] = {}
+    for _, q1, q2, lab in rows:
+        if lab == 0:
+            negs.setdefault(q1, []).append(q2)
+            negs.setdefault(q2, []).append(q1)
+        else:
+            paraphrases.setdefault(q1, set()).add(q2)
+            paraphrases.setdefault(q2, set()).add(q1)
+    out = {"anchor": [], "positive": [], "negative": []}
+    missing = 0
+    for _, q1, q2, lab in rows:
+        if lab != 1:
+            continue
+        for a, p in ((q1, q2), (q2, q1)):
+            cands = [c for c in negs.get(a, ()) if c not in (a, p) and c not in paraphrases.get(a, ())]
+            if cands:
+                out["anchor"].append(a)
+                out["positive"].append(p)
+                out["negative"].append(cands[0])
+                break
+        else:
+            missing += 1
+    return out, missing
+
+
+def _sick_train(paths: Sequence[Path]) -> tuple[list[dict], dict[str, int]]:
+    """SICK-ar train with exact-duplicate rows, duplicate Arabic pairs (first kept) and
+    pairs whose English or Arabic pair (either order) is in SICK-ar valid/test removed."""
+    train, valid, test = (_parse_sick(p) for p in paths)
+    held_en = {frozenset((r["t_en"], r["h_en"])) for r in valid + test}
+    held_ar = {frozenset((r["t"], r["h"])) for r in valid + test}
+    seen_raw, seen_ar, kept = set(), set(), []
+    dropped = {"duplicates": 0, "sick_valid_test_leak": 0}
+    for r in train:
+        if r["raw"] in seen_raw or (r["t"], r["h"]) in seen_ar:
+            dropped["duplicates"] += 1
+        elif frozenset((r["t_en"], r["h_en"])) in held_en or frozenset((r["t"], r["h"])) in held_ar:
+            dropped["sick_valid_test_leak"] += 1
+        else:
+            kept.append(r)
+        seen_raw.add(r["raw"])
+        seen_ar.add((r["t"], r["h"]))
+    return kept, dropped
+
+
+def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dataset:
+    """Load a bundled training set, de-duplicated and leak-free.
+
+    Columns follow sentence-transformers conventions (GATE §3.1 trains stage 1 on
+    ``anchor, positive, negative`` triplets with MNRL and stage 2 on ``premise,
+    hypothesis, label`` (0 entailment, 1 neutral, 2 contradiction) + scored pairs):
+
+    * ``xnli-triplets`` anchor/positive/negative; ``xnli-pairs`` premise/hypothesis/label;
+      ``xnli-parallel`` english/arabic (XNLI test, premises and hypotheses, de-duplicated).
+    * ``q2q-pairs`` anchor/positive (label-1 pairs); ``q2q-triplets`` adds a hard negative
+      (a label-0 partner of the anchor that is not one of its paraphrases).
+    * ``sick-pairs`` sentence1/sentence2/score ((relatedness-1)/4); ``sick-nli``
+      premise/hypothesis/label.
+    * ``stsb-ar-scored`` and ``semrel-{arq,ary}-train`` sentence1/sentence2/score in [0, 1].
+
+    Every row with any cell whose normalised text occurs in the held-out test sets
+    (:data:`EVAL_SETS_TEST`) is dropped (``drop_eval_overlap=True``, the default). Counts
+    of dropped rows per reason are logged at INFO, stored in ``LAST_DROPPED[name]`` and
+    appended to ``dataset.info.description``.
+    """
+    if name not in _TRAIN_FILES:
+        raise DataError(f"unknown training set {name!r}; choose one of {TRAIN_SETS}")
+    paths = [_verified_path(rel) for rel in _TRAIN_FILES[name]]
+    dropped: dict[str, int] = {"duplicates": 0}
+    if name == "xnli-triplets":
+        cols = _xnli_triplets(paths[0])
+    elif name == "xnli-pairs":
+        cols = _parse_xnli(paths[0])
+    elif name == "xnli-parallel":
+        cols, dropped["duplicates"] = _dedup(_xnli_parallel(*paths), ("english", "arabic"))
+    elif name in ("q2q-pairs", "q2q-triplets"):
+        cols, missing = _q2q(paths[0], triplets=name == "q2q-triplets")
+        if name == "q2q-triplets":
+            dropped["no_hard_negative"] = missing
+    elif name in ("sick-pairs", "sick-nli"):
+        rows, d = _sick_train(paths)
+        dropped.update(d)
+        if name == "sick-pairs":
+            cols = {"sentence1": [r["t"] for r in rows], "sentence2": [r["h"] for r in rows],
+                    "score": [r["score"] for r in rows]}
+        else:
+            cols = {"premise": [r["t"] for r in rows], "hypothesis": [r["h"] for r in rows],
+                    "label": [r["label"] for r in rows]}
+    elif name == "stsb-ar-scored":
+        cols = _parse_stsb(paths[0])
+    else:  # semrel-*-train
+        cols = _parse_semrel(paths[0])
+
+    dropped["eval_overlap"] = 0
+    if drop_eval_overlap:
+        cols, dropped["eval_overlap"] = _drop_overlap(cols, eval_sentences())
+    LAST_DROPPED[name] = dropped
+    n = len(next(iter(cols.values())))
+    summary = ", ".join(f"{k}={v}" for k, v in dropped.items())
+    logger.info("load_train_set(%r): %d rows; dropped %s", name, n, summary)
+    desc = (f"{name} (training); files: {', '.join(_TRAIN_FILES[name])}; rows dropped: {summary}; "
+            f"eval-overlap filter {'on' if drop_eval_overlap else 'OFF'} against {', '.join(EVAL_SETS_TEST)}")
+    return _to_dataset(cols, desc)
+
+
+# --------------------------------------------------------------------------- fingerprint
+
+def data_fingerprint(names: str | Iterable[str]) -> str:
+    """12-hex fingerprint of the data behind ``names`` (eval and/or train set names).
+
+    sha256 over the sorted ``path:sha256`` lines (from data/checksums.json) of every file
+    that determines those sets (see :func:`files_for`). Put it in every results row and
+    figure caption.
+    """
+    if isinstance(names, str):
+        names = (names,)
+    names = list(names)
+    hub = sorted("hub:{}@{}/{}/{}".format(*HUB_DATASETS[n]) for n in names if n in HUB_DATASETS)
+    sums = _load_checksums()
+    files = sorted({f for n in names if n not in HUB_DATASETS for f in files_for(n)})
+    missing = [f for f in files if f not in sums]
+    if missing:
+        raise DataError(f"no sha256 for {missing} in data/{CHECKSUMS_FILE}")
+    blob = "".join(f"{f}:{sums[f]}\n" for f in files) + "".join(f"{h}\n" for h in hub)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+# --------------------------------------------------------------------------- Hub
+
+#: The paper's Hub datasets: name -> (hf id, revision, config/subset, split).
+#: The Omartificial-Intelligence-Space revisions are unknown (the paper pins none), so
+#: "main" is used: results on them are not byte-reproducible. MTEB revisions are those
+#: pinned by mteb's task definitions (STS17, STS22 v1, STS22.v2).
+HUB_DATASETS: dict[str, tuple[str, str, str | None, str]] = {
+    "arabic-nli-triplet": ("Omartificial-Intelligence-Space/Arabic-NLi-Triplet", "main", None, "train"),
+    "arabic-nli-pair-class": ("Omartificial-Intelligence-Space/Arabic-NLi-Pair-Class", "main", None, "train"),
+    "arabic-stsb": ("Omartificial-Intelligence-Space/Arabic-stsb", "main", None, "train"),
+    "mteb-sts17": ("mteb/sts17-crosslingual-sts", "faeb762787bd10488a50c8b5be4a3b82e411949c", "ar-ar", "test"),
+    "mteb-sts22": ("mteb/sts22-crosslingual-sts", "de9d86b3b84231dc21f76c7b7af1f28e2f57f6e3", "ar", "test"),
+    "mteb-sts22-v2": ("mteb/sts22-crosslingual-sts", "d31f33a128469b20e357535c39b82fb3c3f6f2bd", "ar", "test"),
+}
+
+_OFFLINE_ALTERNATIVE = {
+    "arabic-nli-triplet": 'load_train_set("xnli-triplets")',
+    "arabic-nli-pair-class": 'load_train_set("xnli-pairs") or load_train_set("sick-nli")',
+    "arabic-stsb": 'load_train_set("stsb-ar-scored") (STS-B test, machine-translated)',
+    "mteb-sts17": 'load_eval_set("sts17-ar-ar")',
+    "mteb-sts22": "none offline: the news articles were never redistributed outside the Hub",
+    "mteb-sts22-v2": "none offline: the news articles were never redistributed outside the Hub",
+}
+
+#: (score_min, score_max) of the raw Hub scores, for normalisation to [0, 1].
+_HUB_SCORE_RANGE = {"mteb-sts17": (0.0, 5.0), "mteb-sts22": (1.0, 4.0), "mteb-sts22-v2": (1.0, 4.0)}
+_HUB_TRAIN = ("arabic-nli-triplet", "arabic-nli-pair-class", "arabic-stsb")
+
+_HUB_REACHABLE: dict[str, bool] = {}
+
+
+def _truthy(v: str | None) -> bool:
+    return (v or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """False if HF_HUB_OFFLINE / HF_DATASETS_OFFLINE is set, else whether a TCP connection
+    to the Hub (HF_ENDPOINT or huggingface.co, port 443) opens within ``timeout`` s.
+    The network answer is cached per host for the process."""
+    if _truthy(os.environ.get("HF_HUB_OFFLINE")) or _truthy(os.environ.get("HF_DATASETS_OFFLINE")):
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    key = f"{host}:{port}"
+    if key not in _HUB_REACHABLE:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                _HUB_REACHABLE[key] = True
+        except OSError:
+            _HUB_REACHABLE[key] = False
+    return _HUB_REACHABLE[key]
+
+
+def load_hub_dataset(name: str, split: str | None = None, *, drop_eval_overlap: bool = True) -> datasets.Dataset:
+    """Load one of the paper's Hub datasets (:data:`HUB_DATASETS`) with bundled-set column
+    conventions: triplets ``anchor, positive, negative``; pair-class ``premise, hypothesis,
+    label``; STS ``sentence1, sentence2, score`` with score in [0, 1] (STS17 /5, STS22
+    (x-1)/3, Arabic-stsb /5 unless already in [0, 1]).
+
+    Offline (HF_HUB_OFFLINE=1 or huggingface.co unreachable within 3 s) raises
+    :class:`DataError` naming the bundled alternative. For the training sets
+    (Arabic-NLi-* are SNLI/MultiNLI translations, and STS17 is built from SNLI) rows that
+    share a normalised sentence with the bundled held-out tests are dropped unless
+    ``drop_eval_overlap=False``.
+    """
+    if name not in HUB_DATASETS:
+        raise DataError(f"unknown Hub dataset {name!r}; choose one of {tuple(HUB_DATASETS)}")
+    repo, revision, config, default_split = HUB_DATASETS[name]
+    if not hub_reachable():
+        raise DataError(
+            f"the Hugging Face Hub is not reachable (offline or HF_HUB_OFFLINE set), so {repo} "
+            f"cannot be loaded; bundled alternative: {_OFFLINE_ALTERNATIVE[name]}"
+        )
+    split = split or default_split
+    try:
+        ds = datasets.load_dataset(repo, config, revision=revision, split=split)
+    except Exception as e:  # network or Hub errors -> one clear exception type
+        raise DataError(f"could not load {repo}@{revision} ({config}, {split}) from the Hub: {e}; "
+                        f"bundled alternative: {_OFFLINE_ALTERNATIVE[name]}") from e
+
+    if name == "arabic-nli-triplet":
+        cols = ["anchor", "positive", "negative"]
+    elif name == "arabic-nli-pair-class":
+        cols = ["premise", "hypothesis", "label"]
+    else:
+        renames = {"text1": "sentence1", "text2": "sentence2", "similarity_score": "score", "label": "score"}
+        ds = ds.rename_columns({k: v for k, v in renames.items() if k in ds.column_names and v not in ds.column_names})
+        cols = ["sentence1", "sentence2", "score"]
+        if name in _HUB_SCORE_RANGE:
+            lo, hi = _HUB_SCORE_RANGE[name]
+        else:  # Arabic-stsb: the card says already divided by 5; guard against 0-5 copies
+            hi_seen = max(ds["score"]) if len(ds) else 1.0
+            lo, hi = (0.0, 5.0) if hi_seen > 1.0 else (0.0, 1.0)
+        ds = ds.map(lambda b: {"score": [(float(x) - lo) / (hi - lo) for x in b["score"]]}, batched=True)
+        ds = ds.cast_column("score", datasets.Value("float64"))
+    missing = [c for c in cols if c not in ds.column_names]
+    if missing:
+        raise DataError(f"{repo}@{revision} has columns {ds.column_names}; expected {cols}")
+    ds = ds.select_columns(cols)
+    if name in _HUB_TRAIN and drop_eval_overlap:
+        against = eval_sentences()
+        str_cols = _string_columns(ds)
+        before = len(ds)
+        ds = ds.filter(lambda b: [not any(normalize_text(b[c][i] or "") in against for c in str_cols)
+                                  for i in range(len(b[str_cols[0]]))], batched=True)
+        LAST_DROPPED[name] = {"eval_overlap": before - len(ds)}
+        logger.info("load_hub_dataset(%r): dropped %d rows overlapping the held-out tests", name, before - len(ds))
+    return ds
+
+
+# --------------------------------------------------------------------------- by name
+
+def load_named_set(name: str) -> datasets.Dataset:
+    """Any set a profile can name: bundled evaluation or training set, or a Hub dataset."""
+    if name in EVAL_SETS:
+        return load_eval_set(name)
+    if name in TRAIN_SETS:
+        return load_train_set(name)
+    if name in HUB_DATASETS:
+        return load_hub_dataset(name)
+    raise DataError(f"unknown dataset {name!r}; bundled: {EVAL_SETS + TRAIN_SETS}; Hub: {tuple(HUB_DATASETS)}")
+
+
+def load_named_sets(names: Iterable[str], max_rows: int | None = None, seed: int = 0) -> dict[str, datasets.Dataset]:
+    """``{name: dataset}`` for a profile's list; ``max_rows`` keeps a seeded random subset of each."""
+    loaded = {}
+    for name in names:
+        ds = load_named_set(name)
+        if max_rows is not None and len(ds) > max_rows:
+            ds = ds.shuffle(seed=seed).select(range(max_rows))
+        loaded[name] = ds
+    return loaded
+
+
+def data_summary(train_sets: Iterable[str], eval_sets: Iterable[str]) -> pd.DataFrame:
+    """One row per set: role, rows after cleaning, columns, rows dropped, data fingerprint."""
+    rows = []
+    for role, names in (("train", train_sets), ("test", eval_sets)):
+        for name in names:
+            ds = load_named_set(name)
+            dropped = LAST_DROPPED.get(name, {}) if role == "train" else {}
+            rows.append({
+                "set": name, "role": role, "rows": len(ds), "columns": ", ".join(ds.column_names),
+                "dropped": ", ".join(f"{k} {v}" for k, v in dropped.items() if v) or "-",
+                "sha256": data_fingerprint(name),
+            })
+    return pd.DataFrame(rows)
+
+
+def overlap_report(train_sets: Iterable[str], eval_sets: Iterable[str]) -> pd.DataFrame:
+    """Rows of each training set that share a normalised sentence with any test set."""
+    against = eval_sentences(tuple(dict.fromkeys([*EVAL_SETS_TEST, *(n for n in eval_sets if n in EVAL_SETS)])))
+    rows = []
+    for name in train_sets:
+        ds = load_named_set(name)
+        rows.append({"training set": name, "rows": len(ds),
+                     "overlapping_rows": len({row for row, _, _ in find_overlap(ds, against)})})
+    return pd.DataFrame(rows)
