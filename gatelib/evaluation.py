@@ -44,13 +44,19 @@ def truncate_embeddings(embeddings: np.ndarray, dim: int) -> np.ndarray:
 
 def encode_pairs(model: SentenceTransformer, dataset: Dataset, batch_size: int = 64,
                  prompt_name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Full-size embeddings of ``sentence1`` and ``sentence2``; each distinct text encoded once."""
-    texts = list(dict.fromkeys([*dataset["sentence1"], *dataset["sentence2"]]))
+    """Full-size embeddings of ``sentence1`` and ``sentence2``; each distinct text encoded once.
+
+    Texts are stripped of surrounding whitespace first, as in MTEB's copy of STS17 (the
+    official SemEval files keep a few leading/trailing spaces).
+    """
+    first = [t.strip() for t in dataset["sentence1"]]
+    second = [t.strip() for t in dataset["sentence2"]]
+    texts = list(dict.fromkeys([*first, *second]))
     vectors = model.encode(texts, batch_size=batch_size, prompt_name=prompt_name,
                            convert_to_numpy=True, show_progress_bar=False)
     index = {t: i for i, t in enumerate(texts)}
-    left = vectors[[index[t] for t in dataset["sentence1"]]].astype(np.float32)
-    right = vectors[[index[t] for t in dataset["sentence2"]]].astype(np.float32)
+    left = vectors[[index[t] for t in first]].astype(np.float32)
+    right = vectors[[index[t] for t in second]].astype(np.float32)
     return left, right
 
 
