@@ -7,3 +7,13 @@ Matryoshka dimension), ``reporting`` (tables and figures) and ``pipeline`` (pape
 """
 
 __version__ = "0.1.0"
+
+import os as _os
+import warnings as _warnings
+
+# Library progress bars (weights loading, shard writing, widget examples) clutter the
+# executed notebooks and vary run to run; gatelib shows its own training bar instead.
+_os.environ.setdefault("TQDM_DISABLE", "1")
+_os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# tqdm.autonotebook warns (with a local path) when ipywidgets is absent: plain text is intended.
+_warnings.filterwarnings("ignore", message="IProgress not found")

@@ -29,8 +29,8 @@ from sentence_transformers import SentenceTransformer
 from gatelib.profiles import check_matryoshka_dims
 
 SCORE_KEY = ["profile", "config", "seed", "task", "dim", "model"]
-SCORE_COLUMNS = [*SCORE_KEY[:5], "spearman_cosine", "pearson_cosine", "n_pairs", "model",
-                 "commit", "data_checksum", "max_seq_length", "hardware"]
+SCORE_COLUMNS = [*SCORE_KEY[:5], "spearman_cosine", "pearson_cosine", "n_pairs", "n_truncated",
+                 "model", "commit", "data_checksum", "max_seq_length", "hardware"]
 
 
 def truncate_embeddings(embeddings: np.ndarray, dim: int) -> np.ndarray:
@@ -40,6 +40,18 @@ def truncate_embeddings(embeddings: np.ndarray, dim: int) -> np.ndarray:
     head = embeddings[:, :dim]
     norms = np.linalg.norm(head, axis=1, keepdims=True)
     return head / np.clip(norms, 1e-12, None)
+
+
+def count_truncated(model: SentenceTransformer, texts: Sequence[str]) -> int:
+    """How many ``texts`` exceed the model's ``max_seq_length`` tokens (and are cut silently).
+
+    MTEB and sentence-transformers truncate long inputs without a word (mteb #114); STS22's
+    Arabic news articles average ~1.7k characters, so the count belongs in every result.
+    """
+    if not texts:
+        return 0
+    ids = model.tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
+    return sum(len(row) > model.max_seq_length for row in ids)
 
 
 def encode_pairs(model: SentenceTransformer, dataset: Dataset, batch_size: int = 64,
@@ -83,20 +95,21 @@ def hardware() -> str:
     return f"cpu:{platform.machine()} {os.cpu_count()} cores"
 
 
-def evaluate_model(model: SentenceTransformer, eval_sets: dict[str, Dataset], dims: Sequence[int],
+def evaluate_model(encoder: SentenceTransformer, eval_sets: dict[str, Dataset], dims: Sequence[int],
                    **tags) -> pd.DataFrame:
-    """Score ``model`` on every eval set at every dim; ``tags`` fill the provenance columns.
+    """Score ``encoder`` on every eval set at every dim; ``tags`` fill the provenance columns.
 
-    Expected tags: profile, config, seed, model, commit, data_checksum.
+    Expected tags: profile, config, seed, model (its name), commit, data_checksum.
     """
-    dims = check_matryoshka_dims(dims, model.get_embedding_dimension())
+    dims = check_matryoshka_dims(dims, encoder.get_embedding_dimension())
     frames = []
     for task, dataset in eval_sets.items():
-        left, right = encode_pairs(model, dataset)
+        left, right = encode_pairs(encoder, dataset)
         scores = sts_scores(left, right, dataset["score"], dims)
-        frames.append(scores.assign(task=task))
+        truncated = count_truncated(encoder, [*dataset["sentence1"], *dataset["sentence2"]])
+        frames.append(scores.assign(task=task, n_truncated=truncated))
     table = pd.concat(frames, ignore_index=True)
-    table = table.assign(**tags, max_seq_length=model.max_seq_length, hardware=hardware())
+    table = table.assign(**tags, max_seq_length=encoder.max_seq_length, hardware=hardware())
     return table[SCORE_COLUMNS]
 
 

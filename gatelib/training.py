@@ -30,7 +30,7 @@ from sentence_transformers import (
 )
 from sentence_transformers.base.sampler import BatchSamplers
 from tqdm.std import tqdm
-from transformers import TrainerCallback, set_seed
+from transformers import PrinterCallback, TrainerCallback, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from gatelib.losses import build_loss
@@ -58,7 +58,7 @@ class PlainProgressBar(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="training",
-                        file=self.file, mininterval=30, ncols=80, ascii=True)
+                        file=self.file, mininterval=60, ncols=80, ascii=True, disable=False)
 
     def on_step_end(self, args, state, control, **kwargs):
         self.bar.update(state.global_step - self.bar.n)
@@ -131,6 +131,7 @@ def train_model(
         model=model, args=args, train_dataset=train_datasets, loss=loss,
         callbacks=[PlainProgressBar()],
     )
+    trainer.remove_callback(PrinterCallback)  # the loss goes to the log history, not stdout
     last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
     if last:
         logger.warning("Resuming %s/%s seed %d from %s", profile.name, config, seed, Path(last).name)

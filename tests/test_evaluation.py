@@ -34,7 +34,7 @@ def test_sts_scores_match_scipy_on_truncated_cosine():
 def _rows(value, seed=0):
     return pd.DataFrame([{
         "profile": "t", "config": "mrl", "seed": seed, "task": "sts17-ar-ar", "dim": 8,
-        "spearman_cosine": value, "pearson_cosine": value, "n_pairs": 3, "model": "m",
+        "spearman_cosine": value, "pearson_cosine": value, "n_pairs": 3, "n_truncated": 0, "model": "m",
         "commit": "c", "data_checksum": "d", "max_seq_length": 32, "hardware": "cpu"}])[SCORE_COLUMNS]
 
 
@@ -60,3 +60,24 @@ def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
         atomic_write_csv(_rows(9.0), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]  # no temp file left behind
+
+
+@pytest.fixture(scope="module")
+def e5():
+    from gatelib.models import BUNDLED_E5, load_base_model
+
+    return load_base_model(BUNDLED_E5, device="cpu", max_seq_length=128)
+
+
+def test_long_and_unusual_texts_are_encoded_and_counted(e5):
+    from datasets import Dataset
+
+    from gatelib.evaluation import count_truncated, encode_pairs
+
+    long_text = "جملة طويلة جدا " * 1400  # ~21k characters, far beyond 128 tokens
+    odd = ["ـــــ", "َُِّ", "漢字とかな", "Ελληνικά", "🙂🙂", long_text]
+    pairs = Dataset.from_dict({"sentence1": odd, "sentence2": list(reversed(odd)),
+                               "score": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]})
+    left, right = encode_pairs(e5, pairs)
+    assert left.shape == (6, 384) and np.isfinite(left).all() and np.isfinite(right).all()
+    assert count_truncated(e5, odd) == 1

