@@ -106,6 +106,7 @@ _TRAIN_FILES: dict[str, tuple[str, ...]] = {
     "q2q-triplets": ("nsurl2019_q2q/train.csv",),
     "sick-pairs": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
     "sick-nli": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
+    "sick-entailment": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
     "stsb-ar-scored": ("stsb_ar_mt/stsb_test_ar_googlemt.tsv",),
     "semrel-arq-train": ("semrel2024/arq_train.csv",),
     "semrel-ary-train": ("semrel2024/ary_train.csv",),
@@ -578,7 +579,8 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
     * ``q2q-pairs`` anchor/positive (label-1 pairs); ``q2q-triplets`` adds a hard negative
       (a label-0 partner of the anchor that is not one of its paraphrases).
     * ``sick-pairs`` sentence1/sentence2/score ((relatedness-1)/4); ``sick-nli``
-      premise/hypothesis/label.
+      premise/hypothesis/label; ``sick-entailment`` anchor/positive (entailed pairs only, identical
+      sentences dropped).
     * ``stsb-ar-scored`` and ``semrel-{arq,ary}-train`` sentence1/sentence2/score in [0, 1].
 
     Every row with any cell whose normalised text occurs in the held-out test sets
@@ -600,10 +602,13 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
         cols, missing = _q2q(paths[0], triplets=name == "q2q-triplets")
         if name == "q2q-triplets":
             dropped["no_hard_negative"] = missing
-    elif name in ("sick-pairs", "sick-nli"):
+    elif name in ("sick-pairs", "sick-nli", "sick-entailment"):
         rows, d = _sick_train(paths)
         dropped.update(d)
-        if name == "sick-pairs":
+        if name == "sick-entailment":  # entailed pairs as MNRL positives
+            rows = [r for r in rows if r["label"] == 0 and r["t"].strip() != r["h"].strip()]
+            cols = {"anchor": [r["t"] for r in rows], "positive": [r["h"] for r in rows]}
+        elif name == "sick-pairs":
             cols = {"sentence1": [r["t"] for r in rows], "sentence2": [r["h"] for r in rows],
                     "score": [r["score"] for r in rows]}
         else:
