@@ -121,8 +121,10 @@ def plot_eval_sets(eval_sets: dict, axes=None):
         }))
     data = pd.concat(frames, ignore_index=True)
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
     sns.histplot(data=data, x="gold score (0-1)", hue="set", bins=10, element="step", ax=axes[0])
+    sns.move_legend(axes[0], "upper center", bbox_to_anchor=(0.5, -0.25), ncols=2, title=None)
     sns.boxplot(data=data, x="characters", y="set", ax=axes[1])
     axes[1].set_xlabel("mean sentence length (characters)")
+    axes[1].set_ylabel("")
     return axes
