@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import papermill
 
 from gatelib.profiles import PROJECT_ROOT, ProfileError, load_profile
@@ -54,9 +55,21 @@ def run_notebooks(profile: str, out_dir: Path, notebooks=NOTEBOOKS, parameters: 
             str(source), str(target), parameters=parameters, kernel_name="python3",
             cwd=str(NOTEBOOK_DIR), progress_bar=False, request_save_on_cell_execute=False,
         )
+        _relative_paths_in_metadata(target)
         logger.info("%s done in %.0f s", source.name, time.perf_counter() - start)
         executed.append(target)
     return executed
+
+
+def _relative_paths_in_metadata(notebook: Path) -> None:
+    """Papermill records absolute input/output paths; keep published notebooks machine-neutral."""
+    nb = nbformat.read(notebook, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if meta.get(key):
+            path = Path(meta[key]).resolve()
+            meta[key] = str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else path.name
+    nbformat.write(nb, notebook)
 
 
 def main(argv=None) -> int:

@@ -22,3 +22,15 @@ def test_unknown_parameter_stops_before_running(tmp_path):
 def test_unknown_profile_exit_code(capsys, tmp_path):
     assert main(["--profile", "nope", "--out", str(tmp_path)]) == 2
     assert "Available profiles" in capsys.readouterr().err
+
+
+def test_published_notebooks_leak_no_local_paths():
+    import re
+
+    from gatelib.profiles import PROJECT_ROOT
+
+    leak = re.compile(r"/(work|root|home|tmp|Users)/[A-Za-z]")
+    published = [*PROJECT_ROOT.glob("tests/notebooks/*.ipynb"), *PROJECT_ROOT.glob("book/*/*.ipynb")]
+    assert published, "no executed notebooks found"
+    offenders = [str(p.relative_to(PROJECT_ROOT)) for p in published if leak.search(p.read_text())]
+    assert offenders == []
