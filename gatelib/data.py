@@ -776,11 +776,23 @@ def load_named_set(name: str) -> datasets.Dataset:
     raise DataError(f"unknown dataset {name!r}; bundled: {EVAL_SETS + TRAIN_SETS}; Hub: {tuple(HUB_DATASETS)}")
 
 
-def load_named_sets(names: Iterable[str], max_rows: int | None = None, seed: int = 0) -> dict[str, datasets.Dataset]:
-    """``{name: dataset}`` for a profile's list; ``max_rows`` keeps a seeded random subset of each."""
+def load_named_sets(names: Iterable[str], max_rows: int | None = None, seed: int = 0,
+                    held_out: Iterable[str] = ()) -> dict[str, datasets.Dataset]:
+    """``{name: dataset}`` for a profile's list; ``max_rows`` keeps a seeded random subset of each.
+
+    ``held_out`` names the sets a run evaluates on (test and dev): rows sharing a normalised
+    sentence with any of them are dropped too (counted as ``held_out_overlap`` in
+    ``LAST_DROPPED``), so a profile never trains on anything it reports.
+    """
+    against = _held_out_sentences(held_out)
     loaded = {}
     for name in names:
         ds = load_named_set(name)
+        if held_out:
+            leaking = {row for row, _, _ in find_overlap(ds, against)}
+            if leaking:
+                ds = ds.select([i for i in range(len(ds)) if i not in leaking])
+            LAST_DROPPED.setdefault(name, {})["held_out_overlap"] = len(leaking)
         if max_rows is not None and len(ds) > max_rows:
             ds = ds.shuffle(seed=seed).select(range(max_rows))
         loaded[name] = ds
@@ -788,12 +800,17 @@ def load_named_sets(names: Iterable[str], max_rows: int | None = None, seed: int
 
 
 def data_summary(train_sets: Iterable[str], eval_sets: Iterable[str]) -> pd.DataFrame:
-    """One row per set: role, rows after cleaning, columns, rows dropped, data fingerprint."""
+    """One row per set: role (train/dev/test), rows after cleaning, columns, rows dropped,
+    data fingerprint. Training sets are loaded as a run loads them (held-out overlap dropped)."""
     rows = []
-    for role, names in (("train", train_sets), ("test", eval_sets)):
+    eval_sets = tuple(eval_sets)
+    train = load_named_sets(train_sets, held_out=eval_sets)
+    for role, names in (("train", train), ("test", eval_sets)):
         for name in names:
-            ds = load_named_set(name)
+            ds = train[name] if role == "train" else load_named_set(name)
             dropped = LAST_DROPPED.get(name, {}) if role == "train" else {}
+            if role != "train":
+                role = "test" if name in EVAL_SETS_TEST or name in HUB_DATASETS else "dev"
             rows.append({
                 "set": name, "role": role, "rows": len(ds), "columns": ", ".join(ds.column_names),
                 "dropped": ", ".join(f"{k} {v}" for k, v in dropped.items() if v) or "-",
@@ -802,12 +819,18 @@ def data_summary(train_sets: Iterable[str], eval_sets: Iterable[str]) -> pd.Data
     return pd.DataFrame(rows)
 
 
+def _held_out_sentences(names: Iterable[str]) -> set[str]:
+    """Normalised sentences of the held-out tests plus any bundled evaluation sets named."""
+    return eval_sentences(tuple(dict.fromkeys([*EVAL_SETS_TEST, *(n for n in names if n in EVAL_SETS)])))
+
+
 def overlap_report(train_sets: Iterable[str], eval_sets: Iterable[str]) -> pd.DataFrame:
-    """Rows of each training set that share a normalised sentence with any test set."""
-    against = eval_sentences(tuple(dict.fromkeys([*EVAL_SETS_TEST, *(n for n in eval_sets if n in EVAL_SETS)])))
+    """Rows of each training set (as a run loads it) that share a normalised sentence with any
+    test or dev set the run evaluates on: all zeros, or the run is leaking."""
+    eval_sets = tuple(eval_sets)
+    against = _held_out_sentences(eval_sets)
     rows = []
-    for name in train_sets:
-        ds = load_named_set(name)
+    for name, ds in load_named_sets(train_sets, held_out=eval_sets).items():
         rows.append({"training set": name, "rows": len(ds),
                      "overlapping_rows": len({row for row, _, _ in find_overlap(ds, against)})})
     return pd.DataFrame(rows)

@@ -31,7 +31,6 @@ from sentence_transformers import (
 from sentence_transformers.base.sampler import BatchSamplers
 from tqdm.std import tqdm
 from transformers import PrinterCallback, TrainerCallback, set_seed
-from transformers.trainer_utils import get_last_checkpoint
 
 from gatelib.losses import build_loss
 from gatelib.models import load_base_model
@@ -72,6 +71,24 @@ class PlainProgressBar(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         self.bar.close()
+
+
+def last_complete_checkpoint(folder: Path) -> Path | None:
+    """The newest ``checkpoint-N`` whose ``trainer_state.json`` (written last) is valid JSON.
+
+    A process killed while saving leaves a half-written folder; transformers'
+    ``get_last_checkpoint`` would pick it and fail on resume, so it is skipped here.
+    """
+    if not folder.is_dir():
+        return None
+    complete = []
+    for path in folder.glob("checkpoint-*"):
+        try:
+            json.loads((path / "trainer_state.json").read_text())
+            complete.append((int(path.name.split("-")[-1]), path))
+        except (OSError, ValueError):
+            logger.warning("Ignoring incomplete checkpoint %s", path.name)
+    return max(complete)[1] if complete else None
 
 
 def run_dir(profile: Profile, config: str, seed: int) -> Path:
@@ -139,10 +156,10 @@ def train_model(
         callbacks=[PlainProgressBar()],
     )
     trainer.remove_callback(PrinterCallback)  # the loss goes to the log history, not stdout
-    last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    last = last_complete_checkpoint(Path(args.output_dir))
     if last:
-        logger.warning("Resuming %s/%s seed %d from %s", profile.name, config, seed, Path(last).name)
-    trainer.train(resume_from_checkpoint=last)
+        logger.warning("Resuming %s/%s seed %d from %s", profile.name, config, seed, last.name)
+    trainer.train(resume_from_checkpoint=str(last) if last else None)
     history = [row for row in trainer.state.log_history if "loss" in row]
     model.save(str(final), safe_serialization=True)
     _write_history(final, history)

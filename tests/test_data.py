@@ -344,3 +344,13 @@ def test_hub_online_path_normalises_and_filters(monkeypatch, held_out):
     assert D.load_hub_dataset("arabic-stsb")["score"] == pytest.approx([0.76])
     trip = D.load_hub_dataset("arabic-nli-triplet")
     assert trip["anchor"] == ["a"] and D.LAST_DROPPED["arabic-nli-triplet"] == {"eval_overlap": 1}
+
+
+def test_named_sets_drop_rows_shared_with_dev_sets():
+    """A profile's training data must not contain its dev sentences either (stsb-ar-mt)."""
+    train = D.load_named_sets(["sick-entailment"], held_out=["stsb-ar-mt"])["sick-entailment"]
+    assert D.find_overlap(train, D._held_out_sentences(["stsb-ar-mt"])) == []
+    assert D.LAST_DROPPED["sick-entailment"]["held_out_overlap"] >= 1
+    assert len(train) < len(D.load_train_set("sick-entailment"))
+    report = D.overlap_report(["sick-entailment", "xnli-triplets"], ["sts17-ar-ar", "stsb-ar-mt"])
+    assert report.overlapping_rows.tolist() == [0, 0]

@@ -63,3 +63,64 @@ def test_changed_recipe_is_not_resumed(tiny_profile, toy_triplets, toy_sts):
     other = toy_triplets.select(range(40))
     second, _ = train_model(tiny_profile, "mrl", 0, {"t": other})
     assert not np.allclose(embed(first, toy_sts), embed(second, toy_sts))
+
+
+KILL_SCRIPT = """
+import dataclasses, sys, pathlib
+from datasets import Dataset
+from gatelib import profiles
+from gatelib.training import train_model
+sys.path.insert(0, {tests!r})
+from conftest import toy_sentences
+profiles.PROJECT_ROOT = pathlib.Path({root!r})
+base = profiles.load_profile("smoke")
+cfg = dataclasses.replace(base, base_model={model!r}, matryoshka_dims=(32, 16, 8), device="cpu",
+    training=dataclasses.replace(base.training, batch_size=8, max_steps=12, save_steps=2, max_seq_length=32))
+anchors = toy_sentences(48)
+data = Dataset.from_dict({{"anchor": anchors, "positive": [a + " w1" for a in anchors],
+                           "negative": toy_sentences(48, offset=3)}})
+train_model(cfg, "mnrl", 0, {{"t": data}})
+"""
+
+
+def test_killed_process_resumes_from_checkpoint(tiny_profile, tiny_encoder_path, toy_triplets, toy_sts, tmp_path):
+    """SIGKILL a real training process after its second checkpoint; the rerun resumes and
+    ends with the same model as an uninterrupted run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import dataclasses
+
+    tiny_profile = dataclasses.replace(tiny_profile, training=dataclasses.replace(tiny_profile.training, max_steps=12))
+    reference, _ = train_model(tiny_profile, "mnrl", 0, {"t": toy_triplets})
+    expected = embed(reference, toy_sts)
+    root = tmp_path / "killed"
+    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), root=str(root), model=str(tiny_encoder_path))
+    out = root / "models" / "smoke" / "mnrl-seed0"
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (out / "checkpoints" / "checkpoint-6").is_dir() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (out / "checkpoints" / "checkpoint-2").is_dir()
+    assert not (out / "final" / COMPLETE_MARKER).exists(), "the run finished before it could be killed"
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+    from sentence_transformers import SentenceTransformer
+
+    resumed = SentenceTransformer(str(out / "final"), device="cpu")
+    np.testing.assert_allclose(embed(resumed, toy_sts), expected, atol=1e-6)
+
+
+def test_half_written_checkpoint_is_skipped(tmp_path):
+    from gatelib.training import last_complete_checkpoint
+
+    for step, state in [(2, "{}"), (4, '{"global_step": 4}'), (6, '{"global_st')]:
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+    (tmp_path / "checkpoint-8").mkdir()  # killed before its state was written
+    assert last_complete_checkpoint(tmp_path).name == "checkpoint-4"
+    assert last_complete_checkpoint(tmp_path / "absent") is None
