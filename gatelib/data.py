@@ -29,14 +29,14 @@ import logging
 import math
 import os
 import re
-import socket
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from urllib.parse import urlparse
 
 import datasets
 import pandas as pd
+
+from gatelib.hub import hub_reachable
 
 logger = logging.getLogger(__name__)
 
@@ -166,11 +166,8 @@ def _load_checksums() -> dict[str, str]:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _verified_path(rel: str) -> Path:
@@ -680,31 +677,6 @@ _OFFLINE_ALTERNATIVE = {
 #: (score_min, score_max) of the raw Hub scores, for normalisation to [0, 1].
 _HUB_SCORE_RANGE = {"mteb-sts17": (0.0, 5.0), "mteb-sts22": (1.0, 4.0), "mteb-sts22-v2": (1.0, 4.0)}
 _HUB_TRAIN = ("arabic-nli-triplet", "arabic-nli-pair-class", "arabic-stsb")
-
-_HUB_REACHABLE: dict[str, bool] = {}
-
-
-def _truthy(v: str | None) -> bool:
-    return (v or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """False if HF_HUB_OFFLINE / HF_DATASETS_OFFLINE is set, else whether a TCP connection
-    to the Hub (HF_ENDPOINT or huggingface.co, port 443) opens within ``timeout`` s.
-    The network answer is cached per host for the process."""
-    if _truthy(os.environ.get("HF_HUB_OFFLINE")) or _truthy(os.environ.get("HF_DATASETS_OFFLINE")):
-        return False
-    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
-    key = f"{host}:{port}"
-    if key not in _HUB_REACHABLE:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                _HUB_REACHABLE[key] = True
-        except OSError:
-            _HUB_REACHABLE[key] = False
-    return _HUB_REACHABLE[key]
-
 
 def load_hub_dataset(name: str, split: str | None = None, *, drop_eval_overlap: bool = True) -> datasets.Dataset:
     """Load one of the paper's Hub datasets (:data:`HUB_DATASETS`) with bundled-set column

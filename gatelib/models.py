@@ -23,25 +23,23 @@ Public API: :func:`load_base_model`, :func:`build_bundled_e5`, :func:`bundled_e5
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import importlib.metadata
 import json
 import logging
 import os
 import shutil
-import socket
 import struct
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 import numpy as np
+
+from gatelib.hub import hub_reachable
 
 if TYPE_CHECKING:  # heavy imports stay lazy: importing gatelib must not load torch
     from sentence_transformers import SentenceTransformer
@@ -109,11 +107,8 @@ def _locate_blob() -> tuple[Path, str | None, int | None]:
 
 
 def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 _VERIFIED: dict[tuple[str, int, int], str] = {}
@@ -548,39 +543,8 @@ def _ensure_bundled(cache_dir: str | Path | None = None) -> Path:
 # --------------------------------------------------------------------------------------
 # Hub access
 # --------------------------------------------------------------------------------------
-def _env_offline() -> bool:
-    return any(
-        os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
-        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    )
-
-
-@functools.lru_cache(maxsize=None)
-def _tcp_reachable(host: str, port: int, timeout: float) -> bool:
-    """One TCP connect per process; DNS too is bounded by running it in a daemon thread."""
-    result: list[bool] = []
-
-    def probe() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    thread = threading.Thread(target=probe, name="gatelib-hub-probe", daemon=True)
-    thread.start()
-    thread.join(timeout + 0.5)
-    return bool(result and result[0])
-
-
 def _hub_reachable() -> bool:
-    """False if ``HF_HUB_OFFLINE`` is set, else a cached ~3 s TCP connect to the Hub."""
-    if _env_offline():
-        return False
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    host = url.hostname or "huggingface.co"
-    port = url.port or (80 if url.scheme == "http" else 443)
-    return _tcp_reachable(host, port, _HUB_TIMEOUT_S)
+    return hub_reachable(_HUB_TIMEOUT_S)
 
 
 def _in_local_cache(name: str, cache_dir: str | Path | None) -> bool:

@@ -293,9 +293,11 @@ def test_offline_hub_id_raises_fast(monkeypatch, tmp_path):
 
 def test_unreachable_hub_raises_within_bound(monkeypatch, tmp_path):
     """No env override: relies on the network; bounded by the ~3 s connect timeout."""
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
-    models._tcp_reachable.cache_clear()
+    from gatelib import hub
+
+    for variable in hub.OFFLINE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    hub._tcp_reachable.cache_clear()
     t0 = time.perf_counter()
     if models._hub_reachable():
         pytest.skip("the Hugging Face Hub is reachable here; this test covers the offline path")
