@@ -25,6 +25,12 @@ import torch
 from datasets import Dataset
 from scipy.stats import pearsonr, spearmanr
 from sentence_transformers import SentenceTransformer
+from sentence_transformers.util import (
+    pairwise_cos_sim,
+    pairwise_dot_score,
+    pairwise_euclidean_sim,
+    pairwise_manhattan_sim,
+)
 
 from gatelib.profiles import check_matryoshka_dims
 
@@ -144,3 +150,48 @@ def read_scores(results_dir: Path) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run notebooks/02_training.ipynb for this profile first.")
     return pd.read_csv(path)
+
+
+# GATE Fig. 1: the four similarity functions MTEB and the ST evaluators report.
+SIMILARITIES = {"cosine": pairwise_cos_sim, "dot": pairwise_dot_score,
+                "euclidean": pairwise_euclidean_sim, "manhattan": pairwise_manhattan_sim}
+TRUNCATION_COLUMNS = ["profile", "config", "seed", "task", "dim", "similarity", "renormalized",
+                      "spearman", "pearson", "commit", "data_checksum"]
+
+
+def similarity_scores(left: np.ndarray, right: np.ndarray, gold: Sequence[float], dims: Iterable[int],
+                      renormalize: bool) -> pd.DataFrame:
+    """Spearman/Pearson ×100 of each similarity function at each truncated dim (GATE Fig. 1).
+
+    With ``renormalize=False`` the sliced vectors keep their (shrinking) norms: cosine is
+    unaffected, but dot product and the distances then mix length into the score.
+    """
+    gold = np.asarray(gold, dtype=np.float64)
+    rows = []
+    for dim in dims:
+        if renormalize:
+            a, b = truncate_embeddings(left, dim), truncate_embeddings(right, dim)
+        else:
+            a, b = left[:, :dim], right[:, :dim]
+        for name, function in SIMILARITIES.items():
+            score = function(torch.from_numpy(a), torch.from_numpy(b)).numpy()
+            rows.append({"dim": dim, "similarity": name, "renormalized": renormalize,
+                         "spearman": 100 * spearmanr(gold, score).statistic,
+                         "pearson": 100 * pearsonr(gold, score).statistic})
+    return pd.DataFrame(rows)
+
+
+def truncation_table(encoders: dict[str, SentenceTransformer], task: str, dataset: Dataset,
+                     dims: Sequence[int], **tags) -> pd.DataFrame:
+    """Every encoder × dim × similarity function × (re-normalised or not) on one STS set.
+
+    ``encoders`` maps a config name to its model; ``tags`` fill profile, seed, commit,
+    data_checksum. The result is the tidy ``results/<profile>/truncation.csv``.
+    """
+    frames = []
+    for config, encoder in encoders.items():
+        left, right = encode_pairs(encoder, dataset)
+        for renormalize in (True, False):
+            frames.append(similarity_scores(left, right, dataset["score"], dims, renormalize)
+                          .assign(config=config, task=task))
+    return pd.concat(frames, ignore_index=True).assign(**tags)[TRUNCATION_COLUMNS]

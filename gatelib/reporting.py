@@ -128,3 +128,30 @@ def plot_eval_sets(eval_sets: dict, axes=None):
     axes[1].set_xlabel("mean sentence length (characters)")
     axes[1].set_ylabel("")
     return axes
+
+
+def plot_similarity_functions(table: pd.DataFrame, config: str):
+    """Spearman × 100 per similarity function against dim, re-normalised vs raw slices."""
+    data = table[table.config == config].assign(
+        vectors=lambda d: d.renormalized.map({True: "sliced + re-normalised", False: "sliced only"}))
+    grid = sns.relplot(data=data, x="dim", y="spearman", hue="similarity", style="similarity",
+                       col="vectors", kind="line", markers=True, dashes=False, height=3.4, aspect=1.1)
+    for ax in grid.axes.flat:
+        ax.set_xscale("log", base=2)
+        dims = sorted(data.dim.unique())
+        ax.set_xticks(dims, [str(d) for d in dims])
+        ax.set_xlabel("embedding dimension")
+    grid.set_ylabels("Spearman × 100")
+    grid.set_titles(f"{config}, {data.task.iloc[0]}: {{col_name}}")
+    return grid
+
+
+def similarity_table(table: pd.DataFrame, config: str) -> pd.DataFrame:
+    """Spearman × 100 of ``config`` per similarity function and vector treatment × dim."""
+    data = table[table.config == config]
+    wide = data.pivot_table(index=["similarity", "renormalized"], columns="dim", values="spearman")
+    wide = wide[sorted(wide.columns, reverse=True)]
+    wide.columns = [f"{d}d" for d in wide.columns]
+    wide = wide.reset_index()
+    wide["renormalized"] = wide.renormalized.map({True: "yes", False: "no"})
+    return wide.sort_values(["similarity", "renormalized"], ascending=[True, False])

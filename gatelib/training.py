@@ -91,6 +91,17 @@ def last_complete_checkpoint(folder: Path) -> Path | None:
     return max(complete)[1] if complete else None
 
 
+def load_trained_model(profile: Profile, config: str, seed: int) -> SentenceTransformer:
+    """The finished model of a run of ``notebooks/02_training`` (``models/<profile>/…/final``)."""
+    final = run_dir(profile, config, seed) / "final"
+    if not (final / COMPLETE_MARKER).is_file():
+        raise FileNotFoundError(
+            f"No finished {config} run with seed {seed} for profile {profile.name} "
+            f"(models/{profile.name}/{config}-seed{seed}/final): run notebooks/02_training first."
+        )
+    return SentenceTransformer(str(final), device=resolve_device(profile.device))
+
+
 def run_dir(profile: Profile, config: str, seed: int) -> Path:
     """``models/<profile>/<config>-seed<seed>/``: checkpoints and the final model."""
     return profile.models_dir / f"{config}-seed{seed}"

@@ -81,3 +81,21 @@ def test_long_and_unusual_texts_are_encoded_and_counted(e5):
     left, right = encode_pairs(e5, pairs)
     assert left.shape == (6, 384) and np.isfinite(left).all() and np.isfinite(right).all()
     assert count_truncated(e5, odd) == 1
+
+
+def test_similarity_functions_agree_after_renormalisation_only():
+    from gatelib.evaluation import SIMILARITIES, similarity_scores
+
+    rng = np.random.default_rng(1)
+    left, right = rng.normal(size=(80, 16)), rng.normal(size=(80, 16))
+    left /= np.linalg.norm(left, axis=1, keepdims=True)
+    right /= np.linalg.norm(right, axis=1, keepdims=True)
+    gold = (left * right).sum(1) + rng.normal(scale=0.1, size=80)
+    renorm = similarity_scores(left, right, gold, [16, 4], renormalize=True)
+    raw = similarity_scores(left, right, gold, [16, 4], renormalize=False)
+    assert set(renorm.similarity) == set(SIMILARITIES)
+    at4 = renorm[renorm.dim == 4].set_index("similarity").spearman
+    assert at4["dot"] == pytest.approx(at4["cosine"]) and at4["euclidean"] == pytest.approx(at4["cosine"])
+    raw4 = raw[raw.dim == 4].set_index("similarity").spearman
+    assert raw4["cosine"] == pytest.approx(at4["cosine"])
+    assert raw4["dot"] != pytest.approx(raw4["cosine"])  # lengths leak into the dot product

@@ -124,3 +124,10 @@ def test_half_written_checkpoint_is_skipped(tmp_path):
     (tmp_path / "checkpoint-8").mkdir()  # killed before its state was written
     assert last_complete_checkpoint(tmp_path).name == "checkpoint-4"
     assert last_complete_checkpoint(tmp_path / "absent") is None
+
+
+def test_loading_a_missing_run_says_what_to_run(tiny_profile):
+    from gatelib.training import load_trained_model
+
+    with pytest.raises(FileNotFoundError, match="run notebooks/02_training first"):
+        load_trained_model(tiny_profile, "mrl", 7)
