@@ -59,6 +59,7 @@ class Profile:
     device: str = "auto"
     hub: bool = False
     reference_models: tuple[str, ...] = ()
+    search_vectors: int = 1_000_000
 
     @property
     def results_dir(self) -> Path:

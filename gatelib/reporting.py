@@ -155,3 +155,23 @@ def similarity_table(table: pd.DataFrame, config: str) -> pd.DataFrame:
     wide = wide.reset_index()
     wide["renormalized"] = wide.renormalized.map({True: "yes", False: "no"})
     return wide.sort_values(["similarity", "renormalized"], ascending=[True, False])
+
+
+def speedup_table(speed: pd.DataFrame) -> pd.DataFrame:
+    """Queries/s per dim and dtype, and the speed-up over full-size float32 search."""
+    base = speed[(speed.dtype == "float32") & (speed.dim == speed.dim.max())].queries_per_s.item()
+    table = speed.assign(speedup=speed.queries_per_s / base)
+    table = table[["dim", "dtype", "bytes_per_vector", "queries_per_s", "speedup"]]
+    return table.sort_values(["dtype", "dim"], ascending=[True, False]).reset_index(drop=True)
+
+
+def plot_quality_vs_bytes(quality: pd.DataFrame, ax=None):
+    """STS Spearman × 100 against bytes per vector (log): truncation × quantisation."""
+    ax = ax or plt.subplots(figsize=(6.4, 3.8))[1]
+    sns.lineplot(data=quality, x="bytes_per_vector", y="spearman", hue="dtype", style="config",
+                 markers=True, ax=ax)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("bytes per vector (log scale)")
+    ax.set_ylabel("Spearman × 100")
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1, 1))
+    return ax
