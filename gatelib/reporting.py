@@ -8,6 +8,7 @@ labelled *reported*, numbers computed here *measured*.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import ScalarFormatter
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
@@ -171,6 +172,7 @@ def plot_quality_vs_bytes(quality: pd.DataFrame, ax=None):
     sns.lineplot(data=quality, x="bytes_per_vector", y="spearman", hue="dtype", style="config",
                  markers=True, ax=ax)
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("bytes per vector (log scale)")
     ax.set_ylabel("Spearman × 100")
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1, 1))
