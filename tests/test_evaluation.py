@@ -99,3 +99,36 @@ def test_similarity_functions_agree_after_renormalisation_only():
     raw4 = raw[raw.dim == 4].set_index("similarity").spearman
     assert raw4["cosine"] == pytest.approx(at4["cosine"])
     assert raw4["dot"] != pytest.approx(raw4["cosine"])  # lengths leak into the dot product
+
+
+def test_scores_equal_mteb_sts_scoring_on_the_same_embeddings(e5):
+    """Our STS17 number is MTEB's: feed mteb's own STS task and evaluator (mteb.evaluate, with
+    the bundled STS17 rows put in place of its Hub download) exactly the embeddings we score."""
+    import mteb
+    from datasets import Dataset
+
+    from gatelib.data import load_eval_set
+    from gatelib.evaluation import encode_pairs
+
+    sts17 = load_eval_set("sts17-ar-ar")
+    left, right = encode_pairs(e5, sts17)
+    ours = sts_scores(left, right, sts17["score"], [384]).spearman_cosine.item()
+
+    first = [t.strip() for t in sts17["sentence1"]]
+    second = [t.strip() for t in sts17["sentence2"]]
+    cache = {**dict(zip(first, left)), **dict(zip(second, right))}
+
+    def cached_encode(inputs, *args, **kwargs):
+        return np.stack([cache[t] for t in inputs])
+
+    task = mteb.get_task("STS17", hf_subsets=["ar-ar"])
+    task.dataset = {"ar-ar": {"test": Dataset.from_dict(
+        {"sentence1": first, "sentence2": second, "score": [5 * s for s in sts17["score"]]})}}
+    task.data_loaded = True
+    e5.encode, original = cached_encode, e5.encode
+    try:
+        result = mteb.evaluate(e5, tasks=[task], cache=None, overwrite_strategy="always")
+    finally:
+        e5.encode = original
+    theirs = 100 * result.task_results[0].scores["test"][0]["cosine_spearman"]
+    assert theirs == pytest.approx(ours, abs=1e-9)
