@@ -102,6 +102,8 @@ _TRAIN_FILES: dict[str, tuple[str, ...]] = {
     "xnli-triplets": ("xnli_ar/dev-ar.tsv",),
     "xnli-pairs": ("xnli_ar/dev-ar.tsv",),
     "xnli-parallel": ("xnli_ar/test-en.tsv", "xnli_ar/test-ar.tsv"),
+    "xnli-dev-parallel": ("xnli_ar/dev-en.tsv", "xnli_ar/dev-ar.tsv"),
+    "sick-parallel": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
     "q2q-pairs": ("nsurl2019_q2q/train.csv",),
     "q2q-triplets": ("nsurl2019_q2q/train.csv",),
     "sick-pairs": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
@@ -513,6 +515,14 @@ def _xnli_parallel(en_path: Path, ar_path: Path) -> dict[str, list]:
     return out
 
 
+def _xnli_dev_parallel(en_path: Path, ar_path: Path) -> dict[str, list]:
+    """XNLI dev English/Arabic, row-aligned; each premise appears three times (de-duplicated later)."""
+    en, ar = _parse_xnli(en_path), _parse_xnli(ar_path)
+    if len(en["premise"]) != len(ar["premise"]) or en["label"] != ar["label"]:
+        raise DataError(f"{_display(en_path)} and {_display(ar_path)} must be row-aligned with equal labels")
+    return {"english": en["premise"] + en["hypothesis"], "arabic": ar["premise"] + ar["hypothesis"]}
+
+
 def _q2q(path: Path, triplets: bool) -> tuple[dict[str, list], int]:
     rows = _parse_q2q(path)
     if not triplets:
@@ -572,7 +582,9 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
     hypothesis, label`` (0 entailment, 1 neutral, 2 contradiction) + scored pairs):
 
     * ``xnli-triplets`` anchor/positive/negative; ``xnli-pairs`` premise/hypothesis/label;
-      ``xnli-parallel`` english/arabic (XNLI test, premises and hypotheses, de-duplicated).
+      ``xnli-parallel`` english/arabic (XNLI test, premises and hypotheses, de-duplicated);
+      ``xnli-dev-parallel`` the same from XNLI dev; ``sick-parallel`` english/arabic sentences of
+      SICK-ar train (the teacher side of the distillation recipe, ``gatelib.losses``).
     * ``q2q-pairs`` anchor/positive (label-1 pairs); ``q2q-triplets`` adds a hard negative
       (a label-0 partner of the anchor that is not one of its paraphrases).
     * ``sick-pairs`` sentence1/sentence2/score ((relatedness-1)/4); ``sick-nli``
@@ -595,6 +607,15 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
         cols = _parse_xnli(paths[0])
     elif name == "xnli-parallel":
         cols, dropped["duplicates"] = _dedup(_xnli_parallel(*paths), ("english", "arabic"))
+    elif name == "xnli-dev-parallel":
+        cols, dropped["duplicates"] = _dedup(_xnli_dev_parallel(*paths), ("english", "arabic"))
+    elif name == "sick-parallel":
+        rows, d = _sick_train(paths)
+        dropped.update(d)
+        cols = {"english": [r["t_en"] for r in rows] + [r["h_en"] for r in rows],
+                "arabic": [r["t"] for r in rows] + [r["h"] for r in rows]}
+        cols, repeated = _dedup(cols, ("english", "arabic"))
+        dropped["duplicates"] += repeated
     elif name in ("q2q-pairs", "q2q-triplets"):
         cols, missing = _q2q(paths[0], triplets=name == "q2q-triplets")
         if name == "q2q-triplets":

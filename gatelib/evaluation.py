@@ -8,11 +8,13 @@ the re-normalisation; dot product is not (see the truncation chapter).
 
 Every score becomes one row of the tidy table ``results/<profile>/scores.csv``, written
 atomically, keyed by (profile, config, seed, task, dim, model) so reruns replace, not append
-duplicates.
+duplicates. The per-pair cosines behind each score go to ``predictions.csv.gz`` (same key plus
+``pair``): the bootstrap intervals (``gatelib.significance``) and the error analysis read them.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 import platform
 import tempfile
@@ -38,6 +40,8 @@ from gatelib.profiles import check_matryoshka_dims
 SCORE_KEY = ["profile", "config", "seed", "task", "dim", "model"]
 SCORE_COLUMNS = [*SCORE_KEY[:5], "spearman_cosine", "pearson_cosine", "n_pairs", "n_truncated",
                  "model", "commit", "data_checksum", "max_seq_length", "hardware"]
+PREDICTION_KEY = ["profile", "config", "seed", "task", "dim", "pair"]
+PREDICTION_COLUMNS = [*PREDICTION_KEY, "gold", "cosine"]
 
 
 def truncate_embeddings(embeddings: np.ndarray, dim: int) -> np.ndarray:
@@ -111,32 +115,49 @@ def hardware() -> str:
 
 
 def evaluate_model(encoder: SentenceTransformer, eval_sets: dict[str, Dataset], dims: Sequence[int],
-                   **tags) -> pd.DataFrame:
+                   predictions_csv: Path | None = None, **tags) -> pd.DataFrame:
     """Score ``encoder`` on every eval set at every dim; ``tags`` fill the provenance columns.
 
-    Expected tags: profile, config, seed, model (its name), commit, data_checksum.
+    Expected tags: profile, config, seed, model (its name), commit, data_checksum. With
+    ``predictions_csv`` the per-pair cosines are upserted there too (:func:`record_predictions`).
     """
     dims = check_matryoshka_dims(dims, encoder.get_embedding_dimension())
-    frames = []
+    frames, pairs = [], []
     for task, dataset in eval_sets.items():
         left, right = encode_pairs(encoder, dataset)
         scores = sts_scores(left, right, dataset["score"], dims)
         truncated = count_truncated(encoder, [*dataset["sentence1"], *dataset["sentence2"]])
         frames.append(scores.assign(task=task, n_truncated=truncated))
+        for dim in dims:
+            pairs.append(pd.DataFrame({
+                "task": task, "dim": dim, "pair": np.arange(len(dataset)), "gold": dataset["score"],
+                "cosine": 1 - paired_cosine_distances(left[:, :dim], right[:, :dim])}))
     table = pd.concat(frames, ignore_index=True)
     table = table.assign(**tags, max_seq_length=encoder.max_seq_length, hardware=hardware())
+    if predictions_csv is not None:
+        keys = {k: tags[k] for k in ("profile", "config", "seed")}
+        record_predictions(pd.concat(pairs, ignore_index=True).assign(**keys), predictions_csv)
     return table[SCORE_COLUMNS]
 
 
 def atomic_write_csv(table: pd.DataFrame, path: Path) -> None:
-    """Write a CSV to a temp file in the same folder, then rename: never a half-written file."""
+    """Write a CSV to a temp file in the same folder, then rename: never a half-written file.
+
+    A ``.gz`` path is gzip-compressed with no name and time 0 in the header: equal tables, equal bytes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            table.to_csv(handle, index=False)
-            handle.flush()
-            os.fsync(handle.fileno())
+        if path.suffix == ".gz":  # no file name, time 0 in the header
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(gzip.compress(table.to_csv(index=False).encode("utf-8"), mtime=0))
+                handle.flush()
+                os.fsync(handle.fileno())
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                table.to_csv(handle, index=False)
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -151,6 +172,28 @@ def record_scores(new: pd.DataFrame, path: Path) -> pd.DataFrame:
     merged = merged.sort_values(SCORE_KEY, kind="stable").reset_index(drop=True)
     atomic_write_csv(merged[SCORE_COLUMNS], path)
     return merged
+
+
+def record_predictions(new: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Upsert per-pair cosines (one run × task × dim replaces its old rows) into ``path``."""
+    new = new[PREDICTION_COLUMNS]  # full precision: rounding would create or break rank ties
+    if Path(path).is_file():
+        old = pd.read_csv(path)
+        runs = new[PREDICTION_KEY[:5]].drop_duplicates()
+        stale = old.merge(runs.astype(old[PREDICTION_KEY[:5]].dtypes.to_dict()), how="left",
+                          on=PREDICTION_KEY[:5], indicator=True)["_merge"] == "both"
+        new = pd.concat([old[~stale.to_numpy()], new], ignore_index=True)
+    merged = new.sort_values(PREDICTION_KEY, kind="stable").reset_index(drop=True)
+    atomic_write_csv(merged, Path(path))
+    return merged
+
+
+def read_predictions(results_dir: Path) -> pd.DataFrame:
+    """Per-pair cosines of one profile (``predictions.csv.gz``)."""
+    path = Path(results_dir) / "predictions.csv.gz"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: run notebooks/02_training.ipynb for this profile first.")
+    return pd.read_csv(path)
 
 
 def read_scores(results_dir: Path) -> pd.DataFrame:

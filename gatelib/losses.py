@@ -4,32 +4,73 @@ Stage 1 of GATE (§3.2.1, Eq. 1) is Matryoshka Representation Learning (Kusupati
 2022, arXiv 2205.13147): the in-batch contrastive loss MultipleNegativesRankingLoss (MNRL,
 Henderson et al. 2017, arXiv 1705.00652) applied to every nested prefix of the embedding,
 each prefix re-normalised before scoring, with equal weights. sentence-transformers'
-``MatryoshkaLoss`` is exactly that wrapper; this module only chooses and validates.
+``MatryoshkaLoss`` is exactly that wrapper. Stage 2 (§3.2.2, the "hybrid" GATE-AraBert-v1)
+continues from the stage-1 model with one loss per dataset: ``SoftmaxLoss`` (3-way NLI
+classification on [u; v; |u−v|], Reimers & Gurevych 2019) and ``CoSENTLoss`` (Eq. 3; the model
+card names ``CosineSimilarityLoss`` instead). This module only chooses and validates.
 
 Configs (the ``config`` column of every results row):
 
 * ``zero-shot`` — no training (the base model as published);
 * ``mnrl`` — MNRL on the full embedding only: the no-Matryoshka control;
-* ``mrl`` — ``MatryoshkaLoss(MNRL, dims)``: GATE stage 1.
+* ``mrl`` — ``MatryoshkaLoss(MNRL, dims)``: GATE stage 1;
+* ``hybrid-paper`` — GATE stage 2 from the ``mrl`` model: SoftmaxLoss on NLI pairs +
+  CoSENT (or CosineSimilarity) on scored pairs, no Matryoshka unless ``matryoshka_sts``;
+* ``hybrid-triplet`` — the other reading of "hybrid" (contrastive + triplet on the same
+  triplets): ``MatryoshkaLoss(MNRL)`` and ``MatryoshkaLoss(TripletLoss)`` side by side;
+* ``mrl-distill`` — beyond the paper: ``mrl`` plus multilingual knowledge distillation
+  (Reimers & Gurevych 2020, arXiv 2004.09813): the Arabic *and* English sentence of a
+  translation pair are pulled to the frozen base model's embedding of the English sentence,
+  at every Matryoshka dim (``EmbedDistillLoss``, cosine distance).
+
+Which loss a dataset gets follows from its columns (:func:`dataset_kind`), so a profile only
+names datasets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.losses import (
     CachedMultipleNegativesRankingLoss,
+    CoSENTLoss,
+    CosineSimilarityLoss,
+    EmbedDistillLoss,
     MatryoshkaLoss,
     MultipleNegativesRankingLoss,
+    SoftmaxLoss,
+    TripletLoss,
 )
 from torch import nn
 
 from gatelib.profiles import ProfileError, check_matryoshka_dims
 
 UNTRAINED = "zero-shot"
-TRAINED_CONFIGS = ("mnrl", "mrl")
+TRAINED_CONFIGS = ("mnrl", "mrl", "hybrid-paper", "hybrid-triplet", "mrl-distill")
 CONFIGS = (UNTRAINED, *TRAINED_CONFIGS)
+#: Configs that continue from another config's model of the same seed (GATE §3.2.2).
+STARTS_FROM = {"hybrid-paper": "mrl"}
+STS_LOSSES = ("cosent", "cosine")
+
+#: Columns that identify what a dataset is for (sentence-transformers column conventions).
+KINDS = {
+    "contrastive": ({"anchor", "positive"}, {"anchor", "positive", "negative"}),
+    "nli": ({"premise", "hypothesis", "label"},),
+    "scored": ({"sentence1", "sentence2", "score"},),
+    "parallel": ({"english", "arabic", "label"}, {"english", "arabic"}),
+}
+
+
+def dataset_kind(dataset: Dataset) -> str:
+    """``contrastive`` (anchor/positive[/negative]), ``nli``, ``scored`` or ``parallel``."""
+    columns = set(dataset.column_names)
+    for kind, layouts in KINDS.items():
+        if columns in layouts:
+            return kind
+    raise ProfileError(f"Cannot tell what a dataset with columns {sorted(columns)} is for; "
+                       f"expected one of {[sorted(c) for layouts in KINDS.values() for c in layouts]}.")
 
 
 def contrastive_loss(model: SentenceTransformer, mini_batch_size: int | None = None) -> nn.Module:
@@ -44,19 +85,74 @@ def contrastive_loss(model: SentenceTransformer, mini_batch_size: int | None = N
 
 
 def matryoshka_loss(
-    model: SentenceTransformer, dims: Sequence[int], mini_batch_size: int | None = None
+    model: SentenceTransformer, dims: Sequence[int], mini_batch_size: int | None = None,
+    inner: nn.Module | None = None,
 ) -> MatryoshkaLoss:
-    """GATE stage 1 (§3.2.1, Eq. 1): MNRL summed over the nested dims, equal weights."""
+    """GATE stage 1 (§3.2.1, Eq. 1): ``inner`` (default MNRL) summed over the nested dims."""
     dims = check_matryoshka_dims(dims, model.get_embedding_dimension())
-    return MatryoshkaLoss(model, contrastive_loss(model, mini_batch_size), list(dims))
+    return MatryoshkaLoss(model, inner or contrastive_loss(model, mini_batch_size), list(dims))
 
 
-def build_loss(
-    config: str, model: SentenceTransformer, dims: Sequence[int], mini_batch_size: int | None = None
-) -> nn.Module:
-    """The loss of a trained config: ``mnrl`` (control) or ``mrl`` (GATE stage 1)."""
-    if config == "mrl":
-        return matryoshka_loss(model, dims, mini_batch_size)
-    if config == "mnrl":
-        return contrastive_loss(model, mini_batch_size)
-    raise ProfileError(f"Unknown training config {config!r}; choose one of {list(TRAINED_CONFIGS)}.")
+def sts_loss(model: SentenceTransformer, name: str = "cosent") -> nn.Module:
+    """The scored-pair loss of stage 2: CoSENT (paper Eq. 3, scale 20 = τ 0.05) or CosineSimilarity (card)."""
+    if name == "cosent":
+        return CoSENTLoss(model)
+    if name == "cosine":
+        return CosineSimilarityLoss(model)
+    raise ProfileError(f"Unknown sts_loss {name!r}; choose one of {list(STS_LOSSES)}.")
+
+
+def nli_loss(model: SentenceTransformer) -> SoftmaxLoss:
+    """Stage 2's 3-way NLI classifier on [u; v; |u−v|] (GATE §3.2.2, Eq. 2 as implemented in ST)."""
+    return SoftmaxLoss(model, embedding_dimension=model.get_embedding_dimension(), num_labels=3)
+
+
+def distillation_loss(model: SentenceTransformer, dims: Sequence[int]) -> MatryoshkaLoss:
+    """Both sides of a translation pair → the teacher's English embedding, at every dim (cosine)."""
+    return matryoshka_loss(model, dims, inner=EmbedDistillLoss(model, distance_metric="cosine"))
+
+
+def build_losses(
+    config: str,
+    model: SentenceTransformer,
+    datasets: dict[str, Dataset],
+    dims: Sequence[int],
+    *,
+    mini_batch_size: int | None = None,
+    sts: str = "cosent",
+    matryoshka_sts: bool = False,
+) -> tuple[dict[str, Dataset], dict[str, nn.Module]]:
+    """The datasets and one loss per dataset for a trained ``config`` (ST multi-dataset training).
+
+    ``hybrid-triplet`` trains each triplet set twice, under ``<name>`` (MRL over MNRL) and
+    ``<name>+triplet`` (MRL over TripletLoss), so both losses see the same triplets.
+    """
+    if config not in TRAINED_CONFIGS:
+        raise ProfileError(f"Unknown training config {config!r}; choose one of {list(TRAINED_CONFIGS)}.")
+    allowed = {"mnrl": {"contrastive"}, "mrl": {"contrastive"}, "hybrid-triplet": {"contrastive"},
+               "mrl-distill": {"contrastive", "parallel"}, "hybrid-paper": {"nli", "scored"}}[config]
+    out_sets, out_losses = {}, {}
+    for name, dataset in datasets.items():
+        kind = dataset_kind(dataset)
+        if kind not in allowed:
+            raise ProfileError(f"{config} cannot train on {name} ({kind} data); it takes {sorted(allowed)} data.")
+        out_sets[name] = dataset
+        if kind == "contrastive":
+            out_losses[name] = (contrastive_loss(model, mini_batch_size) if config == "mnrl"
+                                else matryoshka_loss(model, dims, mini_batch_size))
+            if config == "hybrid-triplet" and "negative" in dataset.column_names:
+                out_sets[f"{name}+triplet"] = dataset
+                out_losses[f"{name}+triplet"] = matryoshka_loss(model, dims, inner=TripletLoss(model))
+        elif kind == "parallel":
+            if "label" not in dataset.column_names:
+                raise ProfileError(f"{name} needs teacher embeddings in a 'label' column "
+                                   "(gatelib.training.add_teacher_embeddings).")
+            out_losses[name] = distillation_loss(model, dims)
+        elif kind == "nli":
+            out_losses[name] = nli_loss(model)
+        else:
+            loss = sts_loss(model, sts)
+            out_losses[name] = matryoshka_loss(model, dims, inner=loss) if matryoshka_sts else loss
+    if config == "hybrid-triplet" and not any(k.endswith("+triplet") for k in out_sets):
+        raise ProfileError("hybrid-triplet needs at least one triplet set (anchor/positive/negative).")
+    return out_sets, out_losses

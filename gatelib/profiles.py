@@ -39,6 +39,10 @@ class TrainingRecipe:
     max_steps: int = -1
     save_steps: int = 50
     mini_batch_size: int | None = None
+    sampler: str = "proportional"
+
+
+SAMPLERS = ("proportional", "round_robin")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,14 @@ class Profile:
     configs: tuple[str, ...]
     seeds: tuple[int, ...]
     training: TrainingRecipe = field(default_factory=TrainingRecipe)
+    #: English–Arabic translation pairs for ``mrl-distill``.
+    parallel_sets: tuple[str, ...] = ()
+    #: NLI pairs and scored pairs for ``hybrid-paper`` (GATE stage 2), trained with ``stage2``.
+    stage2_sets: tuple[str, ...] = ()
+    stage2: TrainingRecipe = field(default_factory=lambda: TrainingRecipe(
+        epochs=5, batch_size=64, learning_rate=2e-5, sampler="proportional"))
+    sts_loss: str = "cosent"
+    matryoshka_sts: bool = False
     eval_dims: tuple[int, ...] = ()
     max_train_rows: int | None = None
     device: str = "auto"
@@ -70,6 +82,24 @@ class Profile:
     def models_dir(self) -> Path:
         """Trained models and checkpoints (not committed): ``models/<profile>/``."""
         return PROJECT_ROOT / "models" / self.name
+
+    def sets_for(self, config: str) -> tuple[str, ...]:
+        """The training sets a config uses: ``stage2_sets`` for ``hybrid-paper``, ``train_sets``
+        plus ``parallel_sets`` for ``mrl-distill``, ``train_sets`` otherwise."""
+        if config == "hybrid-paper":
+            return self.stage2_sets
+        if config == "mrl-distill":
+            return self.train_sets + self.parallel_sets
+        return self.train_sets
+
+    def recipe_for(self, config: str) -> TrainingRecipe:
+        """Hyper-parameters of a config: ``stage2`` for ``hybrid-paper``, ``training`` otherwise."""
+        return self.stage2 if config == "hybrid-paper" else self.training
+
+    @property
+    def all_train_sets(self) -> tuple[str, ...]:
+        """Every training set any of the profile's configs needs, in order, once."""
+        return tuple(dict.fromkeys(n for c in self.configs for n in self.sets_for(c)))
 
     @property
     def dims(self) -> tuple[int, ...]:
@@ -110,6 +140,25 @@ def check_matryoshka_dims(dims, model_dim: int | None = None) -> tuple[int, ...]
     return dims
 
 
+def _check_recipes(profile: Profile, where: str) -> None:
+    """Configs, samplers and losses named in a profile exist, and each config has its data."""
+    from gatelib.losses import CONFIGS, STS_LOSSES  # losses imports this module
+
+    unknown = [c for c in profile.configs if c not in CONFIGS]
+    if unknown:
+        raise ProfileError(f"{where}: unknown config(s) {unknown}; choose from {list(CONFIGS)}.")
+    for recipe in (profile.training, profile.stage2):
+        if recipe.sampler not in SAMPLERS:
+            raise ProfileError(f"{where}: sampler {recipe.sampler!r}; choose one of {list(SAMPLERS)}.")
+    if profile.sts_loss not in STS_LOSSES:
+        raise ProfileError(f"{where}: sts_loss {profile.sts_loss!r}; choose one of {list(STS_LOSSES)}.")
+    for config, key in (("hybrid-paper", "stage2_sets"), ("mrl-distill", "parallel_sets")):
+        if config in profile.configs and not getattr(profile, key):
+            raise ProfileError(f"{where}: config {config} needs {key}.")
+    if "hybrid-paper" in profile.configs and "mrl" not in profile.configs:
+        raise ProfileError(f"{where}: hybrid-paper continues from the mrl model: add mrl to configs.")
+
+
 def _build(cls, values: dict, where: str):
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
@@ -132,11 +181,17 @@ def load_profile(name: str) -> Profile:
     values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     values["name"] = name
     training = _build(TrainingRecipe, values.pop("training", {}) or {}, f"{path.name}: training")
+    recipes = {"training": training}
+    if "stage2" in values:
+        stage2 = {**dataclasses.asdict(Profile.__dataclass_fields__["stage2"].default_factory()),
+                  **(values.pop("stage2") or {})}
+        recipes["stage2"] = _build(TrainingRecipe, stage2, f"{path.name}: stage2")
     for key in ("matryoshka_dims", "train_sets", "eval_sets", "configs", "seeds", "eval_dims",
-                "reference_models"):
+                "reference_models", "parallel_sets", "stage2_sets"):
         if key in values:
             values[key] = tuple(values[key] or ())
-    profile = _build(Profile, {**values, "training": training}, path.name)
+    profile = _build(Profile, {**values, **recipes}, path.name)
+    _check_recipes(profile, path.name)
     check_matryoshka_dims(profile.matryoshka_dims)
     if profile.eval_dims:
         check_matryoshka_dims(profile.eval_dims)

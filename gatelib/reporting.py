@@ -177,3 +177,28 @@ def plot_quality_vs_bytes(quality: pd.DataFrame, ax=None):
     ax.set_ylabel("Spearman × 100")
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1, 1))
     return ax
+
+
+def ci_table(comparisons: pd.DataFrame) -> pd.DataFrame:
+    """Paired-bootstrap differences (``gatelib.significance``) as ``Δ [low, high]`` per dim.
+
+    A star marks an interval that excludes zero: the only differences the book calls real.
+    """
+    cell = comparisons.apply(lambda r: f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
+                                       + (" *" if r.excludes_zero else ""), axis=1)
+    table = comparisons.assign(cell=cell, comparison=comparisons.a + " − " + comparisons.b)
+    wide = table.pivot_table(index="comparison", columns="dim", values="cell", aggfunc="first", sort=False)
+    wide = wide[sorted(wide.columns, reverse=True)]
+    wide.columns = [f"{d} dims" for d in wide.columns]
+    return wide.reset_index()
+
+
+def seeds_table(summary: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Mean ± std over seeds (``gatelib.significance.seed_summary``) per config and dim on one task."""
+    rows = summary[summary.task == task]
+    cell = rows.apply(lambda r: f"{r['mean']:.2f} ± {r['std']:.2f} (n={r.seeds})", axis=1)
+    wide = rows.assign(cell=cell).pivot_table(index="config", columns="dim", values="cell",
+                                              aggfunc="first", sort=False)
+    wide = wide[sorted(wide.columns, reverse=True)]
+    wide.columns = [f"{d} dims" for d in wide.columns]
+    return wide.reset_index()

@@ -28,17 +28,28 @@ from sentence_transformers import (
     SentenceTransformerTrainer,
     SentenceTransformerTrainingArguments,
 )
-from sentence_transformers.base.sampler import BatchSamplers
+from sentence_transformers.base.sampler import BatchSamplers, MultiDatasetBatchSamplers
 from tqdm.std import tqdm
 from transformers import PrinterCallback, TrainerCallback, set_seed
 
-from gatelib.losses import build_loss
+from gatelib.losses import STARTS_FROM, build_losses, dataset_kind
 from gatelib.models import load_base_model
 from gatelib.profiles import Profile
 
 logger = logging.getLogger(__name__)
 
 COMPLETE_MARKER = "COMPLETE"
+
+
+class _NliColumnOrderFilter(logging.Filter):
+    """ST's collator warns that ``hypothesis`` should come first (a triplet convention); for
+    ``premise, hypothesis, label`` pairs (all-nli pair-class, GATE stage 2) that is wrong advice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Column 'hypothesis' is at index 1" not in record.getMessage()
+
+
+logging.getLogger("sentence_transformers.base.data_collator").addFilter(_NliColumnOrderFilter())
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -107,6 +118,14 @@ def run_dir(profile: Profile, config: str, seed: int) -> Path:
     return profile.models_dir / f"{config}-seed{seed}"
 
 
+def add_teacher_embeddings(dataset: Dataset, teacher: SentenceTransformer, batch_size: int = 64) -> Dataset:
+    """Add the ``label`` column of distillation: the teacher's embedding of each English sentence
+    (Reimers & Gurevych 2020; the teacher is the frozen base model)."""
+    vectors = teacher.encode(dataset["english"], batch_size=batch_size, convert_to_numpy=True,
+                             normalize_embeddings=True, show_progress_bar=False)
+    return dataset.add_column("label", vectors.tolist())
+
+
 def train_model(
     profile: Profile,
     config: str,
@@ -115,12 +134,21 @@ def train_model(
     *,
     retrain: bool = False,
 ) -> tuple[SentenceTransformer, list[dict]]:
-    """Train ``config`` (``mnrl`` or ``mrl``) with ``seed`` on ``train_datasets``.
+    """Train ``config`` (see ``gatelib.losses``) with ``seed`` on its sets from ``train_datasets``.
 
-    Each dataset in the dict gives whole batches (ST multi-dataset training, proportional
-    sampling), so triplets and pairs share one run with the same loss. Returns the trained
-    model and the trainer's log history (loss per logging step).
+    The sets are ``profile.sets_for(config)``; each gives whole batches (ST multi-dataset
+    training, ``sampler`` proportional or round-robin) with the loss its columns call for.
+    ``hybrid-paper`` starts from the finished ``mrl`` model of the same seed (GATE §3.2.2) and
+    uses the ``stage2`` hyper-parameters. Returns the trained model and the trainer's log
+    history (loss per logging step).
     """
+    names = profile.sets_for(config)
+    missing = [n for n in names if n not in train_datasets]
+    if missing:
+        raise KeyError(f"{config} trains on {list(names)}, but {missing} were not loaded.")
+    if config in STARTS_FROM:  # make sure stage 1 is finished (trains it if not)
+        train_model(profile, STARTS_FROM[config], seed, train_datasets)
+    train_datasets = {n: train_datasets[n] for n in names}
     out = run_dir(profile, config, seed)
     final = out / "final"
     recipe_json = json.dumps(_recipe(profile, config, seed, train_datasets), indent=1, sort_keys=True)
@@ -137,10 +165,19 @@ def train_model(
         history = _read_history(final)
         return SentenceTransformer(str(final), device=device), history
 
-    recipe = profile.training
+    recipe = profile.recipe_for(config)
+    if config in STARTS_FROM:  # stage 2 continues from the finished stage-1 model
+        model = load_trained_model(profile, STARTS_FROM[config], seed)
+        model.max_seq_length = recipe.max_seq_length
+    else:
+        model = load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
+    # The untrained model is the distillation teacher: its English embeddings become targets.
+    train_datasets = {n: add_teacher_embeddings(ds, model) if dataset_kind(ds) == "parallel" else ds
+                      for n, ds in train_datasets.items()}
     set_seed(seed)
-    model = load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
-    loss = build_loss(config, model, profile.matryoshka_dims, recipe.mini_batch_size)
+    train_datasets, losses = build_losses(
+        config, model, train_datasets, profile.matryoshka_dims, mini_batch_size=recipe.mini_batch_size,
+        sts=profile.sts_loss, matryoshka_sts=profile.matryoshka_sts)
     use_bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
     args = SentenceTransformerTrainingArguments(
         output_dir=str(out / "checkpoints"),
@@ -151,6 +188,7 @@ def train_model(
         warmup_steps=recipe.warmup_ratio,
         bf16=use_bf16,
         batch_sampler=BatchSamplers.NO_DUPLICATES,
+        multi_dataset_batch_sampler=MultiDatasetBatchSamplers(recipe.sampler),
         save_strategy="steps",
         save_steps=recipe.save_steps,
         save_total_limit=2,
@@ -163,7 +201,7 @@ def train_model(
         dataloader_num_workers=0,
     )
     trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train_datasets, loss=loss,
+        model=model, args=args, train_dataset=train_datasets, loss=losses,
         callbacks=[PlainProgressBar()],
     )
     trainer.remove_callback(PrinterCallback)  # the loss goes to the log history, not stdout
@@ -180,12 +218,18 @@ def train_model(
 
 def _recipe(profile: Profile, config: str, seed: int, train_datasets: dict[str, Dataset]) -> dict:
     """What determines a run: a checkpoint is resumed only if all of it is unchanged."""
-    return {
+    recipe = {
         "base_model": profile.base_model, "config": config, "seed": seed,
         "matryoshka_dims": list(profile.matryoshka_dims),
-        "training": dataclasses.asdict(profile.training),
+        "training": dataclasses.asdict(profile.recipe_for(config)),
         "train_sets": {name: [len(ds), _content_hash(ds)] for name, ds in train_datasets.items()},
     }
+    if config == "hybrid-paper":
+        recipe.update(sts_loss=profile.sts_loss, matryoshka_sts=profile.matryoshka_sts)
+    if config in STARTS_FROM:  # a retrained stage 1 invalidates stage 2
+        stage1 = run_dir(profile, STARTS_FROM[config], seed) / "recipe.json"
+        recipe["starts_from"] = hashlib.sha256(stage1.read_bytes()).hexdigest()[:16] if stage1.is_file() else None
+    return recipe
 
 
 def _content_hash(dataset: Dataset) -> str:

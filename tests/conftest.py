@@ -38,6 +38,14 @@ def build_tiny_encoder(folder):
 
 
 @pytest.fixture(scope="session")
+def e5_model():
+    """The bundled multilingual-e5-small from the default cache (built on first use)."""
+    from gatelib.models import BUNDLED_E5, load_base_model
+
+    return load_base_model(BUNDLED_E5, device="cpu")
+
+
+@pytest.fixture(scope="session")
 def tiny_encoder_path(tmp_path_factory):
     return build_tiny_encoder(tmp_path_factory.mktemp("tiny"))
 
@@ -70,5 +78,18 @@ def tiny_profile(tiny_encoder_path, tmp_path, monkeypatch):
     base = profiles.load_profile("smoke")
     recipe = dataclasses.replace(base.training, batch_size=8, max_steps=6, save_steps=2,
                                  max_seq_length=32)
+    stage2 = dataclasses.replace(recipe, epochs=1, max_steps=4)
     return dataclasses.replace(base, base_model=str(tiny_encoder_path), matryoshka_dims=(32, 16, 8),
-                               training=recipe, device="cpu")
+                               training=recipe, stage2=stage2, device="cpu", train_sets=("t",),
+                               parallel_sets=("par",), stage2_sets=("nli", "sts"))
+
+
+@pytest.fixture
+def toy_parallel():
+    return Dataset.from_dict({"english": toy_sentences(40), "arabic": toy_sentences(40, offset=2)})
+
+
+@pytest.fixture
+def toy_nli():
+    return Dataset.from_dict({"premise": toy_sentences(40), "hypothesis": toy_sentences(40, offset=5),
+                              "label": [i % 3 for i in range(40)]})

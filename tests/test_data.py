@@ -75,7 +75,7 @@ EVAL_ROWS = {
     "semrel-arq-dev": 97, "semrel-ary-dev": 71, "semrel-arb-dev": 32, "stsb-ar-mt": 1377,
 }
 TRAIN_ROWS = {  # after de-duplication and leak filtering
-    "xnli-triplets": 830, "xnli-pairs": 2490, "xnli-parallel": 6679, "q2q-pairs": 5397,
+    "xnli-triplets": 830, "xnli-pairs": 2490, "xnli-parallel": 6679, "xnli-dev-parallel": 3320, "sick-parallel": 5146, "q2q-pairs": 5397,
     "q2q-triplets": 4595, "sick-pairs": 3847, "sick-nli": 3847, "sick-entailment": 1019, "stsb-ar-scored": 1376,
     "semrel-arq-train": 1068, "semrel-ary-train": 653,
 }

@@ -6,6 +6,8 @@ from scipy.stats import spearmanr
 from gatelib.evaluation import (
     SCORE_COLUMNS,
     atomic_write_csv,
+    evaluate_model,
+    read_predictions,
     record_scores,
     sts_scores,
     truncate_embeddings,
@@ -132,3 +134,22 @@ def test_scores_equal_mteb_sts_scoring_on_the_same_embeddings(e5):
         e5.encode = original
     theirs = 100 * result.task_results[0].scores["test"][0]["cosine_spearman"]
     assert theirs == pytest.approx(ours, abs=1e-9)
+
+
+def test_predictions_reproduce_the_scores_and_are_upserted(tiny_encoder_path, toy_sts, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    tiny = SentenceTransformer(str(tiny_encoder_path), device="cpu")
+    tags = dict(profile="t", config="mrl", model="m", commit="c", data_checksum="d")
+    path = tmp_path / "predictions.csv.gz"
+    scores = evaluate_model(tiny, {"toy": toy_sts}, (32, 8), predictions_csv=path, seed=0, **tags)
+    evaluate_model(tiny, {"toy": toy_sts}, (32, 8), predictions_csv=path, seed=1, **tags)
+    first = path.read_bytes()
+    evaluate_model(tiny, {"toy": toy_sts}, (32, 8), predictions_csv=path, seed=0, **tags)  # replaces
+    assert path.read_bytes() == first  # same rows, same bytes (gzip header time fixed)
+    pred = read_predictions(tmp_path)
+    assert len(pred) == 2 * 2 * len(toy_sts) and set(pred.seed) == {0, 1}
+    for dim in (32, 8):
+        rows = pred[(pred.seed == 0) & (pred.dim == dim)].sort_values("pair")
+        expected = scores.loc[scores.dim == dim, "spearman_cosine"].item()
+        assert 100 * spearmanr(rows.gold, rows.cosine).statistic == pytest.approx(expected, abs=1e-9)

