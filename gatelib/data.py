@@ -45,6 +45,7 @@ __all__ = [
     "DATA_DIR",
     "EVAL_SETS",
     "EVAL_SETS_TEST",
+    "RETRIEVAL_SETS",
     "TRAIN_SETS",
     "HUB_DATASETS",
     "LAST_DROPPED",
@@ -57,6 +58,7 @@ __all__ = [
     "assert_no_overlap",
     "data_fingerprint",
     "files_for",
+    "load_peer_scores",
 ]
 
 
@@ -97,6 +99,7 @@ _EVAL_FILES: dict[str, tuple[str, ...]] = {
     "semrel-ary-dev": ("semrel2024/ary_dev_with_labels.csv",),
     "semrel-arb-dev": ("semrel2024/arb_dev_with_labels.csv",),
     "stsb-ar-mt": ("stsb_ar_mt/stsb_test_ar_googlemt.tsv",),
+    "q2q-test": ("nsurl2019_q2q/train.csv",),
 }
 _TRAIN_FILES: dict[str, tuple[str, ...]] = {
     "xnli-triplets": ("xnli_ar/dev-ar.tsv",),
@@ -114,11 +117,16 @@ _TRAIN_FILES: dict[str, tuple[str, ...]] = {
     "semrel-ary-train": ("semrel2024/ary_train.csv",),
 }
 
-#: Evaluation sets for :func:`load_eval_set`. ``stsb-ar-mt`` and the SemRel dev sets are
+#: Paraphrase-retrieval test sets (labelled question pairs, not scored STS pairs): ``q2q-test``.
+RETRIEVAL_SETS: tuple[str, ...] = ("q2q-test",)
+#: STS evaluation sets for :func:`load_eval_set`. ``stsb-ar-mt`` and the SemRel dev sets are
 #: development / extra evaluation only; the held-out tests are :data:`EVAL_SETS_TEST`.
-EVAL_SETS: tuple[str, ...] = tuple(_EVAL_FILES)
+EVAL_SETS: tuple[str, ...] = tuple(n for n in _EVAL_FILES if n not in RETRIEVAL_SETS)
 #: Held-out test sets: no training set may share a sentence with them.
-EVAL_SETS_TEST: tuple[str, ...] = ("sts17-ar-ar", "sts17-en-ar", "semrel-arq-test", "semrel-ary-test")
+EVAL_SETS_TEST: tuple[str, ...] = ("sts17-ar-ar", "sts17-en-ar", "semrel-arq-test", "semrel-ary-test",
+                                   *RETRIEVAL_SETS)
+#: The rule that carves ``q2q-test`` out of the Q2Q file (part of every data fingerprint that reads it).
+Q2Q_TEST_RULE = "q2q-test: question components whose smallest question's sha256 is 0 mod 10"
 #: Training sets for :func:`load_train_set`.
 TRAIN_SETS: tuple[str, ...] = tuple(_TRAIN_FILES)
 
@@ -355,6 +363,32 @@ def _parse_q2q(path: Path) -> list[tuple[int, str, str, int]]:
     return out
 
 
+def _q2q_split(rows: list[tuple[int, str, str, int]]) -> tuple[list, list]:
+    """(train rows, test rows) of the Q2Q file by :data:`Q2Q_TEST_RULE`.
+
+    Questions linked by any labelled pair (paraphrase or not) form one component; a
+    component goes to the test side whole, so no test question is ever a training text.
+    """
+    parent: dict[str, str] = {}
+
+    def root(q: str) -> str:
+        while parent.setdefault(q, q) != q:
+            parent[q] = parent[parent[q]]
+            q = parent[q]
+        return q
+
+    for _, q1, q2, _ in rows:
+        parent[root(q1)] = root(q2)
+    members: dict[str, list[str]] = {}
+    for q in parent:
+        members.setdefault(root(q), []).append(q)
+    held_out = {r for r, qs in members.items()
+                if int(hashlib.sha256(min(qs).encode("utf-8")).hexdigest(), 16) % 10 == 0}
+    train = [row for row in rows if root(row[1]) not in held_out]
+    test = [row for row in rows if root(row[1]) in held_out]
+    return train, test
+
+
 _SICK_HEADER = ("t", "h", "label", "relatedness_score", "sentence_h_en", "sentence_t_en")
 #: SICK-ar file labels (0 neutral, 1 entailment, 2 contradiction; checked against the
 #: English side) -> XNLI / all-nli convention (0 entailment, 1 neutral, 2 contradiction).
@@ -401,11 +435,20 @@ def load_eval_set(name: str) -> datasets.Dataset:
     relatedness already in [0, 1]. ``stsb-ar-mt`` is the STS-B test set machine-translated;
     use it for evaluation or as ``stsb-ar-scored`` for training, never both in one run.
     Sentences are kept exactly as in the files (only a trailing CR is removed).
+
+    ``q2q-test`` is the paraphrase-retrieval test (:data:`RETRIEVAL_SETS`): about a tenth of
+    the NSURL-2019 Q2Q question pairs, whole question components (:data:`Q2Q_TEST_RULE`), as
+    ``sentence1, sentence2, label`` (1 paraphrase, 0 not); ``q2q-pairs``/``q2q-triplets``
+    train on the rest. ``gatelib.retrieval`` scores it.
     """
     if name not in _EVAL_FILES:
-        raise DataError(f"unknown evaluation set {name!r}; choose one of {EVAL_SETS}")
+        raise DataError(f"unknown evaluation set {name!r}; choose one of {EVAL_SETS + RETRIEVAL_SETS}")
     paths = [_verified_path(rel) for rel in _EVAL_FILES[name]]
-    if name.startswith("sts17"):
+    if name == "q2q-test":
+        _, test = _q2q_split(_parse_q2q(paths[0]))
+        cols = {"sentence1": [q1 for _, q1, _, _ in test], "sentence2": [q2 for _, _, q2, _ in test],
+                "label": [lab for *_, lab in test]}
+    elif name.startswith("sts17"):
         cols = _parse_sts17(*paths)
     elif name.startswith("semrel"):
         cols = _parse_semrel(paths[0])
@@ -524,7 +567,7 @@ def _xnli_dev_parallel(en_path: Path, ar_path: Path) -> dict[str, list]:
 
 
 def _q2q(path: Path, triplets: bool) -> tuple[dict[str, list], int]:
-    rows = _parse_q2q(path)
+    rows, _ = _q2q_split(_parse_q2q(path))
     if not triplets:
         pos = [(q1, q2) for _, q1, q2, lab in rows if lab == 1]
         return {"anchor": [a for a, _ in pos], "positive": [b for _, b in pos]}, 0
@@ -649,6 +692,32 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
     return _to_dataset(cols, desc)
 
 
+# --------------------------------------------------------------------------- reported scores
+
+PEER_SCORES_FILE = "reported/mteb_arabic_sts_results.csv"
+_PEER_TASKS = {"STS17_ar-ar": "sts17-ar-ar", "STS17_en-ar": "sts17-en-ar", "STS22_ar": "sts22-ar",
+               "STS22.v2_ar": "sts22-v2-ar"}
+
+
+def load_peer_scores() -> pd.DataFrame:
+    """Published MTEB scores (cosine Spearman ×100) of peer models, one row per model.
+
+    From ``data/reported/mteb_arabic_sts_results.csv`` (embeddings-benchmark/results @ f4cc6c8b,
+    see data/DATA.md). A model with results under several revisions gets, per task, the first
+    non-empty value. Columns: ``model``, ``sts17-ar-ar``, ``sts17-en-ar``, ``sts22-ar``,
+    ``sts22-v2-ar``, ``source``.
+    """
+    path = _verified_path(PEER_SCORES_FILE)
+    table = pd.read_csv(path)
+    missing = {"model", "source", *_PEER_TASKS} - set(table.columns)
+    if missing:
+        raise DataError(f"{_display(path)} lacks columns {sorted(missing)}; restore it with `git checkout data/`")
+    table = table.rename(columns=_PEER_TASKS)
+    merged = table.groupby("model", sort=False)[[*_PEER_TASKS.values(), "source"]].first().reset_index()
+    merged["source"] = merged.source.str.split(" ").str[0]
+    return merged
+
+
 # --------------------------------------------------------------------------- fingerprint
 
 def data_fingerprint(names: str | Iterable[str]) -> str:
@@ -668,6 +737,8 @@ def data_fingerprint(names: str | Iterable[str]) -> str:
     if missing:
         raise DataError(f"no sha256 for {missing} in data/{CHECKSUMS_FILE}")
     blob = "".join(f"{f}:{sums[f]}\n" for f in files) + "".join(f"{h}\n" for h in hub)
+    if any(f in _EVAL_FILES["q2q-test"] for f in files):
+        blob += Q2Q_TEST_RULE + "\n"
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -760,7 +831,7 @@ def load_hub_dataset(name: str, split: str | None = None, *, drop_eval_overlap: 
 
 def load_named_set(name: str) -> datasets.Dataset:
     """Any set a profile can name: bundled evaluation or training set, or a Hub dataset."""
-    if name in EVAL_SETS:
+    if name in EVAL_SETS or name in RETRIEVAL_SETS:
         return load_eval_set(name)
     if name in TRAIN_SETS:
         return load_train_set(name)

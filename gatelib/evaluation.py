@@ -124,6 +124,9 @@ def evaluate_model(encoder: SentenceTransformer, eval_sets: dict[str, Dataset], 
     dims = check_matryoshka_dims(dims, encoder.get_embedding_dimension())
     frames, pairs = [], []
     for task, dataset in eval_sets.items():
+        if "score" not in dataset.column_names:
+            raise ValueError(f"{task} has no 'score' column ({dataset.column_names}): it is not an STS set"
+                             " (q2q-test is scored by gatelib.retrieval, not here)")
         left, right = encode_pairs(encoder, dataset)
         scores = sts_scores(left, right, dataset["score"], dims)
         truncated = count_truncated(encoder, [*dataset["sentence1"], *dataset["sentence2"]])

@@ -20,7 +20,7 @@ import papermill
 from gatelib.profiles import PROJECT_ROOT, ProfileError, load_profile
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
-NOTEBOOKS = ("01_data", "02_training", "03_truncation", "04_benchmarks")
+NOTEBOOKS = ("01_data", "02_training", "03_truncation", "04_benchmarks", "05_error_analysis")
 
 logger = logging.getLogger(__name__)
 

