@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= offline
 
-.PHONY: main setup notebooks book test unit nbval smoke-notebooks clean
+.PHONY: main setup notebooks book pdf test unit nbval smoke-notebooks clean
 
 main: setup notebooks book
 
@@ -28,6 +28,15 @@ notebooks: setup
 
 book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
+
+# The whole book as one PDF: single-page HTML printed by headless Chromium (Debian: apt install
+# chromium). The page is moved to the build root so its relative _static/ and _images/ links resolve.
+pdf: setup
+	$(BIN)/jupyter-book build . --builder singlehtml -W -n --keep-going
+	cp _build/singlehtml/book/intro.html _build/singlehtml/book.html
+	chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer \
+		--print-to-pdf=_build/gate-study.pdf _build/singlehtml/book.html
+	@echo "PDF: _build/gate-study.pdf"
 
 test: setup unit nbval
 

@@ -120,6 +120,8 @@ def provenance_of(scores: pd.DataFrame) -> str:
     parts = []
     for column, label in [("profile", "profile"), ("seed", "seeds"), ("commit", "commit"),
                           ("data_checksum", "data=sha256"), ("hardware", "hardware")]:
+        if column not in scores.columns:
+            continue
         values = sorted({str(v) for v in scores[column].dropna()})
         parts.append(f"{label}:{','.join(values)}" if label.endswith("sha256") else f"{label}={','.join(values)}")
     return " ".join(parts)

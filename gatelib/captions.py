@@ -1,0 +1,119 @@
+"""Figure captions that state the takeaway, computed from the same table the figure plots.
+
+A caption written by hand goes stale the first time a profile, a seed or the data changes; so
+each chapter figure is published with :func:`publish` — the figure and a one-sentence takeaway
+computed here, plus the provenance of the numbers — and the book places both with MyST-NB's
+``{glue:figure}`` directive (caption ``{glue:md}`<name>-caption```). In Jupyter or Colab the
+figure and its caption are simply shown below the cell.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+from gatelib.significance import seed_summary
+
+
+def publish(name: str, figure: plt.Figure, takeaway: str, provenance: str) -> None:
+    """Glue ``figure`` as ``name`` and its caption as ``<name>-caption`` for the book; show both here."""
+    caption = f"{takeaway} <small>({provenance})</small>"
+    glue(name, figure, display=False)
+    glue(f"{name}-caption", Markdown(caption), display=False)
+    display(figure, Markdown(caption))
+    plt.close(figure)
+
+
+def _by_dim(table: pd.DataFrame, task: str, metric: str) -> pd.DataFrame:
+    """Seed-mean ``metric`` on ``task`` as configs × dims (largest dim first)."""
+    summary = seed_summary(table[table.task == task], metric)
+    wide = summary.pivot(index="config", columns="dim", values="mean")
+    return wide[sorted(wide.columns, reverse=True)]
+
+
+def dims_takeaway(table: pd.DataFrame, task: str, metric: str = "spearman_cosine", at: int = 64) -> str:
+    """Who leads at how many dims, and what truncating to ``at`` dims costs each config."""
+    wide = _by_dim(table, task, metric)
+    full, small = wide.columns[0], wide.columns[-1]
+    leaders = wide.idxmax()
+    best = leaders.value_counts().index[0]
+    at = at if at in wide.columns else small
+    costs = ", ".join(f"{config} {wide.loc[config, full] - wide.loc[config, at]:.1f}" for config in wide.index)
+    return (f"{best} is highest at {(leaders == best).sum()} of {len(leaders)} dims "
+            f"({wide.loc[best, full]:.2f} at {full}, {wide.loc[best, small]:.2f} at {small}). "
+            f"Cutting {full} → {at} dims costs (points): {costs}.")
+
+
+def similarity_takeaway(table: pd.DataFrame, config: str) -> str:
+    """How far dot product falls on raw slices, and how close the four functions are re-normalised."""
+    rows = table[table.config == config]
+    small = rows.dim.min()
+    raw = rows[(rows.dim == small) & ~rows.renormalized].set_index("similarity").spearman
+    renormalised = rows[rows.renormalized].groupby("dim").spearman
+    spread = (renormalised.max() - renormalised.min()).max()
+    return (f"{config}, {small} dims: dot product on raw slices {raw['dot']:.2f} vs cosine {raw['cosine']:.2f}; "
+            f"after re-normalising, the four functions differ by at most {spread:.2f} points at any dim.")
+
+
+def retrieval_takeaway(table: pd.DataFrame, task: str, metric: str = "mrr@10") -> str:
+    """The best config's ``metric`` at full size, at 64 dims and at the smallest dim."""
+    wide = _by_dim(table, task, metric)
+    full, small = wide.columns[0], wide.columns[-1]
+    best = wide[full].idxmax()
+    middle = 64 if 64 in wide.columns else small
+    others = ", ".join(f"{c} {wide.loc[c, full]:.1f}" for c in wide.index if c != best)
+    return (f"{metric} of {best}: {wide.loc[best, full]:.1f} at {full} dims, {wide.loc[best, middle]:.1f} at "
+            f"{middle}, {wide.loc[best, small]:.1f} at {small}" + (f" (at {full} dims: {others})." if others else "."))
+
+
+def bytes_takeaway(quality: pd.DataFrame, config: str, within: float = 1.0) -> str:
+    """The smallest vector of ``config`` within ``within`` points of its full-size float32 score."""
+    rows = quality[quality.config == config]
+    reference = rows[(rows.dtype == "float32") & (rows.dim == rows.dim.max())].iloc[0]
+    close = rows[rows.spearman >= reference.spearman - within].sort_values(["bytes_per_vector", "spearman"],
+                                                                            ascending=[True, False])
+    pick = close.iloc[0]
+    return (f"{config}: the smallest vector within {within:g} point of the full float32 score "
+            f"({reference.spearman:.2f}, {reference.bytes_per_vector:g} bytes) is {pick['dtype']} at {pick['dim']} dims: "
+            f"{pick.bytes_per_vector:g} bytes ({reference.bytes_per_vector / pick.bytes_per_vector:.0f}× smaller), "
+            f"{pick.spearman:.2f}.")
+
+
+def residual_takeaway(errors: pd.DataFrame) -> str:
+    """Share of over-estimated pairs among the least and the most similar pairs, per config."""
+    parts = []
+    for config, rows in errors.groupby("config", sort=False):
+        low, high = rows[rows.gold * 5 < 1], rows[rows.gold * 5 >= 4]
+        parts.append(f"{config} over-rates {100 * (low.residual > 0).mean():.0f} % of pairs with gold < 1 and "
+                     f"{100 * (high.residual > 0).mean():.0f} % of pairs with gold ≥ 4")
+    return "; ".join(parts) + "."
+
+
+def overlap_takeaway(effect: pd.DataFrame, task: str) -> str:
+    """The partial correlation of overlap with residual (given gold) per config on ``task``."""
+    rows = effect[effect.task == task]
+    parts = [f"{r.config} {r.partial:+.1f} [{r.partial_ci_low:+.1f}, {r.partial_ci_high:+.1f}]"
+             for r in rows.itertuples()]
+    verdict = ("more shared words, more over-estimation, at equal gold similarity"
+               if (rows.partial_ci_low > 0).all() else "no consistent overlap effect across configs")
+    return f"Partial ρ(overlap, residual | gold) × 100 on {task}: {', '.join(parts)} — {verdict}."
+
+
+def loss_takeaway(history: pd.DataFrame) -> str:
+    """First and last logged training loss of each run."""
+    parts = []
+    for run, rows in history.groupby("run", sort=False):
+        rows = rows.sort_values("step")
+        parts.append(f"{run} {rows.loss.iloc[0]:.2f} → {rows.loss.iloc[-1]:.2f} ({rows.step.iloc[-1]} steps)")
+    return "Logged loss, first → last: " + "; ".join(parts) + "."
+
+
+def eval_sets_takeaway(eval_sets: dict) -> str:
+    """Pairs and median sentence length (characters) of each evaluation set."""
+    parts = []
+    for name, dataset in eval_sets.items():
+        lengths = pd.Series([len(t) for c in ("sentence1", "sentence2") for t in dataset[c]])
+        parts.append(f"{name} {len(dataset)} pairs, median {lengths.median():.0f} characters")
+    return "; ".join(parts) + "."
