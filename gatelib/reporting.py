@@ -274,6 +274,21 @@ def benchmark_table(scores: pd.DataFrame, peers: pd.DataFrame, dims: tuple[int, 
     return table[["model", "dim", *tasks, "source"]]
 
 
+def verdict_table(comparisons: pd.DataFrame) -> pd.DataFrame:
+    """Per comparison ``A − B``: at how many dims the point estimate is above zero, and at how
+    many the 95 % interval lies entirely above or entirely below zero (the only claims made)."""
+    label = comparisons.a + " − " + comparisons.b
+    if comparisons.task.nunique() > 1:
+        label = label + " (" + comparisons.task + ")"
+    grouped = comparisons.assign(comparison=label).groupby("comparison", sort=False)
+    return pd.DataFrame({
+        "dims": grouped.size(),
+        "A > B (point estimate)": grouped.difference.apply(lambda d: int((d > 0).sum())),
+        "interval above zero": grouped.ci_low.apply(lambda d: int((d > 0).sum())),
+        "interval below zero": grouped.ci_high.apply(lambda d: int((d < 0).sum())),
+    }).reset_index()
+
+
 def seeds_table(summary: pd.DataFrame, task: str) -> pd.DataFrame:
     """Mean ± std over seeds (``gatelib.significance.seed_summary``) per config and dim on one task."""
     rows = summary[summary.task == task]

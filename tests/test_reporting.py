@@ -51,3 +51,14 @@ def test_provenance_of_names_every_tag(scores):
 def test_plot_has_one_line_per_config(scores):
     ax = reporting.plot_score_vs_dim(scores, "sts17-ar-ar")
     assert {t.get_text() for t in ax.get_legend().get_texts()} == {"zero-shot", "mrl"}
+
+
+def test_verdict_table_counts_point_estimates_and_settled_intervals():
+    comparisons = pd.DataFrame([
+        {"a": "mrl", "b": "mnrl", "task": "t", "dim": 64, "difference": -1.0, "ci_low": -2.0, "ci_high": -0.1},
+        {"a": "mrl", "b": "mnrl", "task": "t", "dim": 32, "difference": 0.5, "ci_low": -0.5, "ci_high": 1.5},
+        {"a": "mrl", "b": "zero-shot", "task": "t", "dim": 64, "difference": 2.0, "ci_low": 0.5, "ci_high": 3.0},
+    ])
+    table = reporting.verdict_table(comparisons).set_index("comparison")
+    assert table.loc["mrl − mnrl"].tolist() == [2, 1, 0, 1]
+    assert table.loc["mrl − zero-shot"].tolist() == [1, 1, 1, 0]
