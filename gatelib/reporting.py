@@ -247,10 +247,13 @@ def ci_table(comparisons: pd.DataFrame) -> pd.DataFrame:
     """
     cell = comparisons.apply(lambda r: f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
                                        + (" *" if r.excludes_zero else ""), axis=1)
+    return _cells_by_dim(comparisons.assign(cell=cell, comparison=_comparison_labels(comparisons)), "comparison")
+
+
+def _comparison_labels(comparisons: pd.DataFrame) -> pd.Series:
+    """``A − B``, plus ``(task)`` when the table spans several tasks."""
     label = comparisons.a + " − " + comparisons.b
-    if comparisons.task.nunique() > 1:
-        label = label + " (" + comparisons.task + ")"
-    return _cells_by_dim(comparisons.assign(cell=cell, comparison=label), "comparison")
+    return label + " (" + comparisons.task + ")" if comparisons.task.nunique() > 1 else label
 
 
 def benchmark_table(scores: pd.DataFrame, peers: pd.DataFrame, dims: tuple[int, ...]) -> pd.DataFrame:
@@ -277,10 +280,7 @@ def benchmark_table(scores: pd.DataFrame, peers: pd.DataFrame, dims: tuple[int, 
 def verdict_table(comparisons: pd.DataFrame) -> pd.DataFrame:
     """Per comparison ``A − B``: at how many dims the point estimate is above zero, and at how
     many the 95 % interval lies entirely above or entirely below zero (the only claims made)."""
-    label = comparisons.a + " − " + comparisons.b
-    if comparisons.task.nunique() > 1:
-        label = label + " (" + comparisons.task + ")"
-    grouped = comparisons.assign(comparison=label).groupby("comparison", sort=False)
+    grouped = comparisons.assign(comparison=_comparison_labels(comparisons)).groupby("comparison", sort=False)
     return pd.DataFrame({
         "dims": grouped.size(),
         "A > B (point estimate)": grouped.difference.apply(lambda d: int((d > 0).sum())),
@@ -302,7 +302,6 @@ def _cells_by_dim(rows: pd.DataFrame, index: str) -> pd.DataFrame:
     wide = wide[sorted(wide.columns, reverse=True)]
     wide.columns = [f"{d} dims" for d in wide.columns]
     return wide.reset_index()
-
 
 
 def plot_residuals_by_gold(errors: pd.DataFrame, ax=None):
