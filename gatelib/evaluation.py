@@ -168,9 +168,20 @@ def atomic_write_csv(table: pd.DataFrame, path: Path) -> None:
         raise
 
 
+#: Columns that are text even when they look like numbers: a commit such as ``4540097e89``
+#: would otherwise be read back as the float 4.540097e+95.
+TEXT_COLUMNS = {name: str for name in ("profile", "config", "task", "model", "commit", "data_checksum",
+                                       "hardware", "similarity")}
+
+
+def read_results_csv(path: Path) -> pd.DataFrame:
+    """Read a results CSV with its text columns as text (:data:`TEXT_COLUMNS`)."""
+    return pd.read_csv(path, dtype=TEXT_COLUMNS)
+
+
 def record_scores(new: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Upsert ``new`` rows into the CSV at ``path`` (same key → replaced) and return the table."""
-    old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=SCORE_COLUMNS)
+    old = read_results_csv(path) if path.is_file() else pd.DataFrame(columns=SCORE_COLUMNS)
     merged = pd.concat([old.astype(new.dtypes.to_dict(), errors="ignore"), new], ignore_index=True)
     merged = merged.drop_duplicates(SCORE_KEY, keep="last")
     merged = merged.sort_values(SCORE_KEY, kind="stable").reset_index(drop=True)
@@ -182,7 +193,7 @@ def record_predictions(new: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Upsert per-pair cosines (one run × task × dim replaces its old rows) into ``path``."""
     new = new[PREDICTION_COLUMNS]  # full precision: rounding would create or break rank ties
     if Path(path).is_file():
-        old = pd.read_csv(path)
+        old = read_results_csv(path)
         runs = new[PREDICTION_KEY[:5]].drop_duplicates()
         stale = old.merge(runs.astype(old[PREDICTION_KEY[:5]].dtypes.to_dict()), how="left",
                           on=PREDICTION_KEY[:5], indicator=True)["_merge"] == "both"
@@ -197,7 +208,7 @@ def read_predictions(results_dir: Path) -> pd.DataFrame:
     path = Path(results_dir) / "predictions.csv.gz"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run notebooks/02_training.ipynb for this profile first.")
-    return pd.read_csv(path)
+    return read_results_csv(path)
 
 
 def read_scores(results_dir: Path) -> pd.DataFrame:
@@ -205,7 +216,7 @@ def read_scores(results_dir: Path) -> pd.DataFrame:
     path = Path(results_dir) / "scores.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run notebooks/02_training.ipynb for this profile first.")
-    return pd.read_csv(path)
+    return read_results_csv(path)
 
 
 # GATE Fig. 1: the four similarity functions MTEB and the ST evaluators report.

@@ -8,6 +8,7 @@ from gatelib.evaluation import (
     atomic_write_csv,
     evaluate_model,
     read_predictions,
+    read_scores,
     record_scores,
     sts_scores,
     truncate_embeddings,
@@ -33,11 +34,19 @@ def test_sts_scores_match_scipy_on_truncated_cosine():
     assert list(table.dim) == [16, 4] and (table.n_pairs == 50).all()
 
 
-def _rows(value, seed=0):
+def _rows(value, seed=0, commit="c"):
     return pd.DataFrame([{
         "profile": "t", "config": "mrl", "seed": seed, "task": "sts17-ar-ar", "dim": 8,
         "spearman_cosine": value, "pearson_cosine": value, "n_pairs": 3, "n_truncated": 0, "model": "m",
-        "commit": "c", "data_checksum": "d", "max_seq_length": 32, "hardware": "cpu"}])[SCORE_COLUMNS]
+        "commit": commit, "data_checksum": "d", "max_seq_length": 32, "hardware": "cpu"}])[SCORE_COLUMNS]
+
+
+def test_commits_that_look_like_numbers_survive_an_upsert(tmp_path):
+    """A short sha such as 4540097e89 is a float literal to pandas: it must stay text."""
+    path = tmp_path / "scores.csv"
+    record_scores(_rows(1.0, commit="4540097e89"), path)
+    record_scores(_rows(2.0, seed=1, commit="0123456789"), path)
+    assert list(read_scores(tmp_path).commit) == ["4540097e89", "0123456789"]
 
 
 def test_record_scores_upserts_by_key(tmp_path):
