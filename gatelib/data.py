@@ -104,6 +104,7 @@ _EVAL_FILES: dict[str, tuple[str, ...]] = {
 _TRAIN_FILES: dict[str, tuple[str, ...]] = {
     "xnli-triplets": ("xnli_ar/dev-ar.tsv",),
     "xnli-pairs": ("xnli_ar/dev-ar.tsv",),
+    "xnli-triplets-en": ("xnli_ar/dev-en.tsv",),
     "xnli-parallel": ("xnli_ar/test-en.tsv", "xnli_ar/test-ar.tsv"),
     "xnli-dev-parallel": ("xnli_ar/dev-en.tsv", "xnli_ar/dev-ar.tsv"),
     "sick-parallel": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
@@ -112,6 +113,7 @@ _TRAIN_FILES: dict[str, tuple[str, ...]] = {
     "sick-pairs": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
     "sick-nli": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
     "sick-entailment": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
+    "sick-entailment-en": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
     "stsb-ar-scored": ("stsb_ar_mt/stsb_test_ar_googlemt.tsv",),
     "semrel-arq-train": ("semrel2024/arq_train.csv",),
     "semrel-ary-train": ("semrel2024/ary_train.csv",),
@@ -625,6 +627,8 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
     hypothesis, label`` (0 entailment, 1 neutral, 2 contradiction) + scored pairs):
 
     * ``xnli-triplets`` anchor/positive/negative; ``xnli-pairs`` premise/hypothesis/label;
+      ``xnli-triplets-en`` and ``sick-entailment-en`` are the same rows in the original English
+      (the ``mrl-bilingual`` recipe, ``gatelib.losses``);
       ``xnli-parallel`` english/arabic (XNLI test, premises and hypotheses, de-duplicated);
       ``xnli-dev-parallel`` the same from XNLI dev; ``sick-parallel`` english/arabic sentences of
       SICK-ar train (the teacher side of the distillation recipe, ``gatelib.losses``).
@@ -644,7 +648,7 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
         raise DataError(f"unknown training set {name!r}; choose one of {TRAIN_SETS}")
     paths = [_verified_path(rel) for rel in _TRAIN_FILES[name]]
     dropped: dict[str, int] = {"duplicates": 0}
-    if name == "xnli-triplets":
+    if name in ("xnli-triplets", "xnli-triplets-en"):
         cols = _xnli_triplets(paths[0])
     elif name == "xnli-pairs":
         cols = _parse_xnli(paths[0])
@@ -663,12 +667,17 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
         cols, missing = _q2q(paths[0], triplets=name == "q2q-triplets")
         if name == "q2q-triplets":
             dropped["no_hard_negative"] = missing
-    elif name in ("sick-pairs", "sick-nli", "sick-entailment"):
+    elif name in ("sick-pairs", "sick-nli", "sick-entailment", "sick-entailment-en"):
         rows, d = _sick_train(paths)
         dropped.update(d)
         if name == "sick-entailment":  # entailed pairs as MNRL positives
             rows = [r for r in rows if r["label"] == 0 and r["t"].strip() != r["h"].strip()]
             cols = {"anchor": [r["t"] for r in rows], "positive": [r["h"] for r in rows]}
+        elif name == "sick-entailment-en":  # the English originals of the same kind of pairs
+            rows = [r for r in rows if r["label"] == 0 and r["t_en"].strip() != r["h_en"].strip()]
+            cols, repeated = _dedup({"anchor": [r["t_en"] for r in rows],
+                                    "positive": [r["h_en"] for r in rows]}, ("anchor", "positive"))
+            dropped["duplicates"] += repeated
         elif name == "sick-pairs":
             cols = {"sentence1": [r["t"] for r in rows], "sentence2": [r["h"] for r in rows],
                     "score": [r["score"] for r in rows]}

@@ -21,7 +21,12 @@ Configs (the ``config`` column of every results row):
 * ``mrl-distill`` — beyond the paper: ``mrl`` plus multilingual knowledge distillation
   (Reimers & Gurevych 2020, arXiv 2004.09813): the Arabic *and* English sentence of a
   translation pair are pulled to the frozen base model's embedding of the English sentence,
-  at every Matryoshka dim (``EmbedDistillLoss``, cosine distance).
+  at every Matryoshka dim (``EmbedDistillLoss``, cosine distance);
+* ``mrl-mined`` — beyond the paper: ``mrl`` with one hard negative per positive pair, mined from
+  the training sentences by the untrained model (ST's ``mine_hard_negatives``; the recipe of
+  the E5 and GTE papers, arXiv 2212.03533 and 2308.03281), see ``gatelib.training``;
+* ``mrl-bilingual`` — beyond the paper: ``mrl`` on the Arabic sets plus their English originals
+  (``english_sets`` of the profile), the multilingual base model's stronger language.
 
 Which loss a dataset gets follows from its columns (:func:`dataset_kind`), so a profile only
 names datasets.
@@ -48,10 +53,13 @@ from torch import nn
 from gatelib.profiles import ProfileError, check_matryoshka_dims
 
 UNTRAINED = "zero-shot"
-TRAINED_CONFIGS = ("mnrl", "mrl", "hybrid-paper", "hybrid-triplet", "mrl-distill")
+TRAINED_CONFIGS = ("mnrl", "mrl", "hybrid-paper", "hybrid-triplet", "mrl-distill", "mrl-mined", "mrl-bilingual")
 CONFIGS = (UNTRAINED, *TRAINED_CONFIGS)
 #: Configs that continue from another config's model of the same seed (GATE §3.2.2).
 STARTS_FROM = {"hybrid-paper": "mrl"}
+#: The model each config is measured against (besides zero-shot): what its one change is a change to.
+COMPARED_WITH = {"mrl": "mnrl", "hybrid-paper": "mrl", "hybrid-triplet": "mrl", "mrl-distill": "mrl",
+                 "mrl-mined": "mrl", "mrl-bilingual": "mrl"}
 STS_LOSSES = ("cosent", "cosine")
 
 #: Columns that identify what a dataset is for (sentence-transformers column conventions).
@@ -130,6 +138,7 @@ def build_losses(
     if config not in TRAINED_CONFIGS:
         raise ProfileError(f"Unknown training config {config!r}; choose one of {list(TRAINED_CONFIGS)}.")
     allowed = {"mnrl": {"contrastive"}, "mrl": {"contrastive"}, "hybrid-triplet": {"contrastive"},
+               "mrl-mined": {"contrastive"}, "mrl-bilingual": {"contrastive"},
                "mrl-distill": {"contrastive", "parallel"}, "hybrid-paper": {"nli", "scored"}}[config]
     out_sets, out_losses = {}, {}
     for name, dataset in datasets.items():

@@ -60,6 +60,8 @@ class Profile:
     training: TrainingRecipe = field(default_factory=TrainingRecipe)
     #: English–Arabic translation pairs for ``mrl-distill``.
     parallel_sets: tuple[str, ...] = ()
+    #: English originals of Arabic training sets, added to ``train_sets`` by ``mrl-bilingual``.
+    english_sets: tuple[str, ...] = ()
     #: NLI pairs and scored pairs for ``hybrid-paper`` (GATE stage 2), trained with ``stage2``.
     stage2_sets: tuple[str, ...] = ()
     stage2: TrainingRecipe = field(default_factory=lambda: TrainingRecipe(
@@ -85,11 +87,14 @@ class Profile:
 
     def sets_for(self, config: str) -> tuple[str, ...]:
         """The training sets a config uses: ``stage2_sets`` for ``hybrid-paper``, ``train_sets``
-        plus ``parallel_sets`` for ``mrl-distill``, ``train_sets`` otherwise."""
+        plus ``parallel_sets`` for ``mrl-distill``, ``train_sets`` plus ``english_sets`` for
+        ``mrl-bilingual``, ``train_sets`` otherwise."""
         if config == "hybrid-paper":
             return self.stage2_sets
         if config == "mrl-distill":
             return self.train_sets + self.parallel_sets
+        if config == "mrl-bilingual":
+            return self.train_sets + self.english_sets
         return self.train_sets
 
     def recipe_for(self, config: str) -> TrainingRecipe:
@@ -152,7 +157,8 @@ def _check_recipes(profile: Profile, where: str) -> None:
             raise ProfileError(f"{where}: sampler {recipe.sampler!r}; choose one of {list(SAMPLERS)}.")
     if profile.sts_loss not in STS_LOSSES:
         raise ProfileError(f"{where}: sts_loss {profile.sts_loss!r}; choose one of {list(STS_LOSSES)}.")
-    for config, key in (("hybrid-paper", "stage2_sets"), ("mrl-distill", "parallel_sets")):
+    for config, key in (("hybrid-paper", "stage2_sets"), ("mrl-distill", "parallel_sets"),
+                        ("mrl-bilingual", "english_sets")):
         if config in profile.configs and not getattr(profile, key):
             raise ProfileError(f"{where}: config {config} needs {key}.")
     if "hybrid-paper" in profile.configs and "mrl" not in profile.configs:
@@ -187,7 +193,7 @@ def load_profile(name: str) -> Profile:
                   **(values.pop("stage2") or {})}
         recipes["stage2"] = _build(TrainingRecipe, stage2, f"{path.name}: stage2")
     for key in ("matryoshka_dims", "train_sets", "eval_sets", "configs", "seeds", "eval_dims",
-                "reference_models", "parallel_sets", "stage2_sets"):
+                "reference_models", "parallel_sets", "stage2_sets", "english_sets"):
         if key in values:
             values[key] = tuple(values[key] or ())
     profile = _build(Profile, {**values, **recipes}, path.name)

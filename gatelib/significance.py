@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from gatelib.losses import COMPARED_WITH, UNTRAINED
+
 RUN_KEY = ["config", "task", "dim"]
 
 
@@ -71,6 +73,14 @@ def paired_bootstrap(predictions: pd.DataFrame, config_a: str, config_b: str, ta
             "difference": difference(np.arange(len(gold))), "ci_low": low, "ci_high": high,
             "excludes_zero": bool(low > 0 or high < 0), "seeds_a": len(a), "seeds_b": len(b),
             "n_pairs": len(gold)}
+
+
+def comparisons_for(configs: Sequence[str]) -> list[tuple[str, str]]:
+    """The differences the book measures among ``configs``: every trained config against
+    zero-shot, then each against the model its one change is a change to
+    (``gatelib.losses.COMPARED_WITH``: MRL against the no-Matryoshka control, the rest against MRL)."""
+    pairs = [(c, UNTRAINED) for c in configs if c != UNTRAINED and UNTRAINED in configs]
+    return pairs + [(c, COMPARED_WITH[c]) for c in configs if COMPARED_WITH.get(c) in configs]
 
 
 def comparison_table(predictions: pd.DataFrame, pairs: Sequence[tuple[str, str]], tasks: str | Sequence[str],

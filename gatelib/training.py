@@ -13,12 +13,15 @@ Checkpoints are safetensors; optimizer/scheduler state is read back by transform
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
+import io
 import logging
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -29,6 +32,7 @@ from sentence_transformers import (
     SentenceTransformerTrainingArguments,
 )
 from sentence_transformers.base.sampler import BatchSamplers, MultiDatasetBatchSamplers
+from sentence_transformers.util import mine_hard_negatives
 from tqdm.std import tqdm
 from transformers import PrinterCallback, TrainerCallback, set_seed
 
@@ -126,6 +130,36 @@ def add_teacher_embeddings(dataset: Dataset, teacher: SentenceTransformer, batch
     return dataset.add_column("label", vectors.tolist())
 
 
+#: Hard-negative mining for ``mrl-mined``: skip the 3 nearest candidates (likely unlabelled
+#: paraphrases), search the next 27, and keep a candidate only if it scores below 95 % of the
+#: positive (ST ``mine_hard_negatives`` ``relative_margin``, as in NV-Retriever, arXiv 2407.15831).
+MINING = {"range_min": 3, "range_max": 30, "relative_margin": 0.05}
+
+
+def add_mined_negatives(datasets: dict[str, Dataset], model: SentenceTransformer) -> dict[str, Dataset]:
+    """``mrl-mined``: every anchor/positive pair set gets one hard negative per pair, mined by
+    ``model`` from all sentences of ``datasets`` (:data:`MINING`). Pairs for which no candidate
+    passes the margin stay as pairs under their own name; the mined triplets become
+    ``<name>+mined``. Sets that already have a ``negative`` column are kept as they are."""
+    corpus = sorted({s for ds in datasets.values() for c in ds.column_names for s in ds[c]})
+    out = {}
+    for name, ds in datasets.items():
+        if dataset_kind(ds) != "contrastive" or "negative" in ds.column_names:
+            out[name] = ds
+            continue
+        with contextlib.redirect_stderr(io.StringIO()):  # the helper forces tqdm bars (with timings)
+            mined = mine_hard_negatives(ds, model, corpus=corpus, num_negatives=1, sampling_strategy="top",
+                                        output_format="triplet", batch_size=64, verbose=False, **MINING)
+        left = Counter(zip(ds["anchor"], ds["positive"]))
+        left.subtract(zip(mined["anchor"], mined["positive"]))
+        rest = [pair for pair, n in left.items() for _ in range(n)]
+        if rest:
+            out[name] = Dataset.from_dict({"anchor": [a for a, _ in rest], "positive": [p for _, p in rest]})
+        out[f"{name}+mined"] = mined
+        logger.info("%s: %d pairs got a mined negative, %d stay pairs", name, len(mined), len(rest))
+    return out
+
+
 def train_model(
     profile: Profile,
     config: str,
@@ -174,6 +208,8 @@ def train_model(
     # The untrained model is the distillation teacher: its English embeddings become targets.
     train_datasets = {n: add_teacher_embeddings(ds, model) if dataset_kind(ds) == "parallel" else ds
                       for n, ds in train_datasets.items()}
+    if config == "mrl-mined":  # the untrained model mines the negatives
+        train_datasets = add_mined_negatives(train_datasets, model)
     set_seed(seed)
     train_datasets, losses = build_losses(
         config, model, train_datasets, profile.matryoshka_dims, mini_batch_size=recipe.mini_batch_size,

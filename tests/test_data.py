@@ -77,7 +77,7 @@ EVAL_ROWS = {
 TRAIN_ROWS = {  # after de-duplication and leak filtering
     "xnli-triplets": 830, "xnli-pairs": 2490, "xnli-parallel": 6679, "xnli-dev-parallel": 3320, "sick-parallel": 5146, "q2q-pairs": 4860,
     "q2q-triplets": 4124, "sick-pairs": 3847, "sick-nli": 3847, "sick-entailment": 1019, "stsb-ar-scored": 1376,
-    "semrel-arq-train": 1068, "semrel-ary-train": 653,
+    "semrel-arq-train": 1068, "semrel-ary-train": 653, "xnli-triplets-en": 830, "sick-entailment-en": 1088,
 }
 
 
