@@ -372,3 +372,12 @@ def test_named_sets_drop_rows_shared_with_dev_sets():
     assert len(train) < len(D.load_train_set("sick-entailment"))
     report = D.overlap_report(["sick-entailment", "xnli-triplets"], ["sts17-ar-ar", "stsb-ar-mt"])
     assert report.overlapping_rows.tolist() == [0, 0]
+
+
+def test_english_originals_are_the_same_rows_in_english():
+    ar, en = D.load_train_set("xnli-triplets"), D.load_train_set("xnli-triplets-en")
+    assert len(ar) == len(en) and en[0]["anchor"] == "And he said, Mama, I'm home."
+    assert en[0]["positive"] == "He told his mom he had gotten home."  # entailment, as in Arabic row 0
+    sick = D.load_train_set("sick-entailment-en")
+    assert all(s.isascii() for c in ("anchor", "positive") for s in sick[c])
+    assert not D.find_overlap(sick, D.eval_sentences())

@@ -93,3 +93,20 @@ def test_bad_config_and_dims(tiny):
         build_losses("hybrid-typo", tiny, {"t": TRIPLETS}, (32,))
     with pytest.raises(ProfileError, match="exceed"):
         build_losses("mrl", tiny, {"t": TRIPLETS}, (64, 32))
+
+
+def test_mined_and_bilingual_recipes_are_mrl_on_contrastive_data(tiny):
+    for config in ("mrl-mined", "mrl-bilingual"):
+        sets, losses = build_losses(config, tiny, {"t": TRIPLETS, "p": PAIRS}, (32, 16))
+        assert set(sets) == {"t", "p"}
+        assert all(isinstance(loss, MatryoshkaLoss) and isinstance(loss.loss, MultipleNegativesRankingLoss)
+                   for loss in losses.values())
+        with pytest.raises(ProfileError, match=f"{config} cannot train on sts"):
+            build_losses(config, tiny, {"sts": SCORED}, (32,))
+
+
+def test_every_config_is_compared_with_a_config_that_exists():
+    from gatelib.losses import COMPARED_WITH, CONFIGS, TRAINED_CONFIGS
+
+    assert set(COMPARED_WITH) == set(TRAINED_CONFIGS) - {"mnrl"}  # mnrl is the control of mrl
+    assert set(COMPARED_WITH.values()) <= set(CONFIGS)

@@ -98,3 +98,23 @@ def test_seed_and_grid_profiles_repeat_the_offline_recipe():
         assert (other.base_model, other.train_sets, other.eval_sets, other.matryoshka_dims, other.training) == \
             (offline.base_model, offline.train_sets, offline.eval_sets, offline.matryoshka_dims, offline.training)
         assert len(other.seeds) >= 3 and {"zero-shot", "mnrl", "mrl"} <= set(other.configs)
+
+
+def test_ideas_profile_repeats_the_offline_recipe_and_names_its_extra_data():
+    """Its mrl run is the seeds profile's mrl-seed0, so each idea is one change to that model."""
+    offline, ideas = load_profile("offline"), load_profile("ideas")
+    assert (ideas.base_model, ideas.train_sets, ideas.eval_sets, ideas.matryoshka_dims, ideas.training) == \
+        (offline.base_model, offline.train_sets, offline.eval_sets, offline.matryoshka_dims, offline.training)
+    assert ideas.sets_for("mrl-bilingual") == ideas.train_sets + ("xnli-triplets-en", "sick-entailment-en")
+    assert ideas.sets_for("mrl-mined") == ideas.train_sets
+
+
+def test_bilingual_recipe_without_english_sets_is_refused(tmp_path, monkeypatch):
+    from gatelib import profiles
+
+    (tmp_path / "x.yaml").write_text(
+        "description: x\nbase_model: m\nmatryoshka_dims: [32]\ntrain_sets: [t]\neval_sets: [e]\n"
+        "configs: [mrl, mrl-bilingual]\nseeds: [0]\n")
+    monkeypatch.setattr(profiles, "PARAMS_DIR", tmp_path)
+    with pytest.raises(ProfileError, match="mrl-bilingual needs english_sets"):
+        load_profile("x")

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from gatelib.significance import comparison_table, paired_bootstrap, seed_summary
+from gatelib.significance import comparison_table, comparisons_for, paired_bootstrap, seed_summary
 
 
 def predictions(noise_by_config, n=250, seeds=(0, 1, 2), dim=64):
@@ -55,3 +55,12 @@ def test_seed_summary():
     table = seed_summary(scores).set_index("config")
     assert table.loc["m", "mean"] == 72.0 and table.loc["m", "std"] == pytest.approx(2.0)
     assert table.loc["m", "seeds"] == 3 and table.loc["z", "std"] == 0.0
+
+
+def test_comparisons_follow_what_each_config_changes():
+    assert comparisons_for(["zero-shot", "mnrl", "mrl", "hybrid-paper"]) == [
+        ("mnrl", "zero-shot"), ("mrl", "zero-shot"), ("hybrid-paper", "zero-shot"),
+        ("mrl", "mnrl"), ("hybrid-paper", "mrl")]
+    # a baseline the profile does not train is not compared against; no zero-shot, no zero-shot rows
+    assert comparisons_for(["mrl", "mrl-mined", "mrl-bilingual"]) == [("mrl-mined", "mrl"), ("mrl-bilingual", "mrl")]
+    assert comparisons_for(["zero-shot", "mrl-mined"]) == [("mrl-mined", "zero-shot")]

@@ -1,12 +1,15 @@
 """Training: determinism, seeds, resume after an interruption (CPU, tiny encoder)."""
 
 import numpy as np
+from datasets import Dataset
 import pytest
 from transformers import TrainerCallback
 
 from gatelib import training
 from gatelib.evaluation import encode_pairs
 from gatelib.training import COMPLETE_MARKER, run_dir, train_model
+
+from conftest import toy_sentences
 
 
 def embed(model, toy_sts):
@@ -162,3 +165,29 @@ def test_distillation_adds_teacher_embeddings(tiny_profile, toy_triplets, toy_pa
 def test_missing_training_set_is_named(tiny_profile, toy_triplets):
     with pytest.raises(KeyError, match="par"):
         train_model(tiny_profile, "mrl-distill", 0, {"t": toy_triplets})
+
+
+def test_mined_negatives_keep_every_pair_and_are_deterministic(tiny_profile, toy_triplets):
+    from collections import Counter
+
+    model = training.load_base_model(tiny_profile.base_model, device="cpu")
+    anchors = toy_sentences(40)
+    pairs = Dataset.from_dict({"anchor": anchors, "positive": [a + " w2" for a in anchors]})
+    out = training.add_mined_negatives({"p": pairs, "t": toy_triplets}, model)
+    assert out["t"] is toy_triplets  # sets with a negative are left alone
+    mined, rest = out["p+mined"], out.get("p")
+    assert len(mined) > 0
+    kept = Counter(zip(mined["anchor"], mined["positive"]))
+    if rest is not None:
+        kept.update(zip(rest["anchor"], rest["positive"]))
+    assert kept == Counter(zip(pairs["anchor"], pairs["positive"]))  # nothing lost, nothing doubled
+    assert all(n not in (a, p) for a, p, n in zip(mined["anchor"], mined["positive"], mined["negative"]))
+    again = training.add_mined_negatives({"p": pairs, "t": toy_triplets}, model)
+    assert again["p+mined"]["negative"] == mined["negative"]
+
+
+def test_mined_recipe_trains(tiny_profile, toy_triplets):
+    anchors = toy_sentences(40)
+    pairs = Dataset.from_dict({"anchor": anchors, "positive": [a + " w2" for a in anchors]})
+    model, history = train_model(tiny_profile, "mrl-mined", 0, {"t": pairs})
+    assert len(history) > 0 and (run_dir(tiny_profile, "mrl-mined", 0) / "final" / COMPLETE_MARKER).is_file()
