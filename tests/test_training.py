@@ -25,6 +25,7 @@ def test_same_seed_same_model_other_seed_differs(tiny_profile, toy_triplets, toy
     np.testing.assert_array_equal(embed(a, toy_sts), embed(b, toy_sts))
     assert not np.allclose(embed(a, toy_sts), embed(c, toy_sts))
     assert (run_dir(tiny_profile, "mrl", 0) / "final" / COMPLETE_MARKER).is_file()
+    assert not (run_dir(tiny_profile, "mrl", 0) / "checkpoints").exists()  # a finished run keeps only final/
 
 
 class Interrupt(TrainerCallback):
