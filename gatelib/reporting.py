@@ -112,7 +112,20 @@ def plot_training_loss(history: pd.DataFrame, ax=None):
 
 def history_frame(histories: list[dict]) -> pd.DataFrame:
     """Trainer log rows (``step``, ``loss``, ``run``) as a DataFrame for plotting."""
-    return pd.DataFrame(histories)[["step", "loss", "run"]]
+    frame = pd.DataFrame(histories, columns=sorted({"step", "loss", "run"}.union(*map(set, histories))))
+    return frame.dropna(subset=["loss"])[["step", "loss", "run"]].reset_index(drop=True)
+
+
+def training_time_table(histories: list[dict]) -> pd.DataFrame:
+    """One row per run from the trainer's totals: steps, seconds, training examples per second
+    (start-up included). Runs finished before this was recorded are left out."""
+    frame = pd.DataFrame(histories)
+    if "train_runtime" not in frame.columns:
+        return pd.DataFrame(columns=["run", "steps", "seconds", "examples/s"])
+    totals = frame.dropna(subset=["train_runtime"])
+    return pd.DataFrame({"run": totals["run"], "steps": totals["step"].astype(int),
+                         "seconds": totals["train_runtime"].round(1),
+                         "examples/s": totals["train_samples_per_second"].round(0)}).reset_index(drop=True)
 
 
 def provenance_of(scores: pd.DataFrame) -> str:

@@ -22,9 +22,11 @@ import io
 import logging
 import shutil
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import torch
 from datasets import Dataset
 from sentence_transformers import (
@@ -87,6 +89,19 @@ class PlainProgressBar(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         self.bar.close()
+
+
+class StepTimer(TrainerCallback):
+    """Wall-clock time at the end of every optimizer step (the GPU synchronised first), for
+    ``gatelib.efficiency.training_throughput``."""
+
+    def __init__(self):
+        self.times: list[float] = []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        self.times.append(time.perf_counter())
 
 
 def last_complete_checkpoint(folder: Path) -> Path | None:
@@ -168,14 +183,18 @@ def train_model(
     train_datasets: dict[str, Dataset],
     *,
     retrain: bool = False,
+    gpu_speedups: bool = True,
+    callbacks: tuple[TrainerCallback, ...] = (),
 ) -> tuple[SentenceTransformer, list[dict]]:
     """Train ``config`` (see ``gatelib.losses``) with ``seed`` on its sets from ``train_datasets``.
 
     The sets are ``profile.sets_for(config)``; each gives whole batches (ST multi-dataset
     training, ``sampler`` proportional or round-robin) with the loss its columns call for.
     ``hybrid-paper`` starts from the finished ``mrl`` model of the same seed (GATE §3.2.2) and
-    uses the ``stage2`` hyper-parameters. Returns the trained model and the trainer's log
-    history (loss per logging step).
+    uses the ``stage2`` hyper-parameters. On a GPU, ``gpu_speedups`` uses the fused AdamW kernel
+    and TF32 matrix products (same algorithm, fewer kernel launches). ``callbacks`` are added
+    to the trainer's. Returns the trained model and the trainer's log history (loss per logging
+    step, then one row of totals: ``train_runtime``, ``train_samples_per_second``).
     """
     names = profile.sets_for(config)
     missing = [n for n in names if n not in train_datasets]
@@ -215,7 +234,9 @@ def train_model(
     train_datasets, losses = build_losses(
         config, model, train_datasets, profile.matryoshka_dims, mini_batch_size=recipe.mini_batch_size,
         sts=profile.sts_loss, matryoshka_sts=profile.matryoshka_sts)
-    use_bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
+    on_gpu = device.startswith("cuda")
+    use_bf16 = on_gpu and torch.cuda.is_bf16_supported()
+    fast = on_gpu and gpu_speedups
     args = SentenceTransformerTrainingArguments(
         output_dir=str(out / "checkpoints"),
         num_train_epochs=recipe.epochs,
@@ -224,12 +245,14 @@ def train_model(
         learning_rate=recipe.learning_rate,
         warmup_steps=recipe.warmup_ratio,
         bf16=use_bf16,
+        optim="adamw_torch_fused" if fast else "adamw_torch",
+        tf32=True if fast and torch.cuda.get_device_capability()[0] >= 8 else None,
         batch_sampler=BatchSamplers.NO_DUPLICATES,
         multi_dataset_batch_sampler=MultiDatasetBatchSamplers(recipe.sampler),
         save_strategy="steps",
         save_steps=recipe.save_steps,
         save_total_limit=2,
-        logging_steps=max(1, recipe.save_steps // 5),
+        logging_steps=max(1, min(recipe.save_steps // 5, 10)),
         seed=seed,
         data_seed=seed,
         report_to="none",
@@ -239,19 +262,50 @@ def train_model(
     )
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=train_datasets, loss=losses,
-        callbacks=[PlainProgressBar()],
+        callbacks=[PlainProgressBar(), *callbacks],
     )
     trainer.remove_callback(PrinterCallback)  # the loss goes to the log history, not stdout
     last = last_complete_checkpoint(Path(args.output_dir))
     if last:
         logger.warning("Resuming %s/%s seed %d from %s", profile.name, config, seed, last.name)
     trainer.train(resume_from_checkpoint=str(last) if last else None)
-    history = [row for row in trainer.state.log_history if "loss" in row]
+    history = [row for row in trainer.state.log_history if "loss" in row or "train_runtime" in row]
     model.save(str(final), safe_serialization=True)
     _write_history(final, history)
     (final / COMPLETE_MARKER).write_text("ok\n")
     shutil.rmtree(args.output_dir, ignore_errors=True)  # finished: nothing will resume from them
     return model, history
+
+
+def training_throughput(profile: Profile, config: str, train_datasets: dict[str, Dataset],
+                        batch_sizes: tuple[int, ...] = (64, 128, 256, 512), steps: int = 40,
+                        warmup_steps: int = 5, gpu_speedups: tuple[bool, ...] = (False, True)) -> list[dict]:
+    """Training examples (anchor/positive pairs or triplets) per second of ``config``: ``steps``
+    optimizer steps of the real recipe per batch size and ``gpu_speedups`` setting, timed after
+    ``warmup_steps`` (the issue's goal: ≥ 2,000 pairs/s for e5-small MRL on one H100/H200).
+
+    Runs go to ``models/<profile>-throughput/`` and are deleted; nothing is evaluated: quality at
+    another batch size needs full runs (``training.batch_size`` in a profile).
+    """
+    from gatelib.evaluation import hardware
+
+    if config in STARTS_FROM:
+        raise ValueError(f"{config} continues from {STARTS_FROM[config]}: time a stage-1 config instead.")
+    rows = []
+    for speedups in gpu_speedups:
+        for batch_size in batch_sizes:
+            recipe = dataclasses.replace(profile.recipe_for(config), batch_size=batch_size,
+                                         max_steps=steps, save_steps=10 * steps)
+            bench = dataclasses.replace(profile, name=f"{profile.name}-throughput", training=recipe)
+            timer = StepTimer()
+            train_model(bench, config, 0, train_datasets, retrain=True, gpu_speedups=speedups, callbacks=(timer,))
+            shutil.rmtree(bench.models_dir, ignore_errors=True)
+            seconds = np.diff(timer.times[warmup_steps:])
+            rows.append({"hardware": hardware(), "config": config, "batch_size": batch_size,
+                         "gpu_speedups": speedups, "timed_steps": len(seconds),
+                         "step_ms": 1000 * float(np.median(seconds)),
+                         "examples_per_s": batch_size * len(seconds) / float(seconds.sum())})
+    return rows
 
 
 def _recipe(profile: Profile, config: str, seed: int, train_datasets: dict[str, Dataset]) -> dict:

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from gatelib.profiles import ProfileError, available_profiles, check_matryoshka_dims, load_profile
@@ -91,13 +93,21 @@ def test_recipe_options_are_validated(tmp_path, monkeypatch):
 
 
 def test_seed_and_grid_profiles_repeat_the_offline_recipe():
-    """Their numbers are comparable with the main job's: same model, data, dims and stage-1 recipe."""
+    """Their numbers are comparable with the main job's: same data, dims and stage-1 hyper-parameters;
+    the grid's base model is the same e5 with the Arabic + English vocabulary (identical Arabic
+    embeddings) and it checkpoints less often (GPU runs take seconds)."""
+    from gatelib.models import BUNDLED_E5, BUNDLED_E5_AR_EN
+
     offline = load_profile("offline")
     for name in ("seeds", "grid"):
         other = load_profile(name)
-        assert (other.base_model, other.train_sets, other.eval_sets, other.matryoshka_dims, other.training) == \
-            (offline.base_model, offline.train_sets, offline.eval_sets, offline.matryoshka_dims, offline.training)
+        assert (other.train_sets, other.eval_sets, other.matryoshka_dims) == \
+            (offline.train_sets, offline.eval_sets, offline.matryoshka_dims)
+        assert dataclasses.replace(other.training, save_steps=0) == dataclasses.replace(offline.training, save_steps=0)
         assert len(other.seeds) >= 3 and {"zero-shot", "mnrl", "mrl"} <= set(other.configs)
+    assert load_profile("seeds").base_model == offline.base_model == BUNDLED_E5
+    grid = load_profile("grid")
+    assert grid.base_model == BUNDLED_E5_AR_EN and grid.stage2.epochs == 5  # the paper's stage 2
 
 
 def test_ideas_profile_repeats_the_offline_recipe_and_names_its_extra_data():

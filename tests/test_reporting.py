@@ -62,3 +62,15 @@ def test_verdict_table_counts_point_estimates_and_settled_intervals():
     table = reporting.verdict_table(comparisons).set_index("comparison")
     assert table.loc["mrl − mnrl"].tolist() == [2, 1, 0, 1]
     assert table.loc["mrl − zero-shot"].tolist() == [1, 1, 1, 0]
+
+
+def test_history_keeps_loss_rows_and_time_table_keeps_totals():
+    histories = [{"step": 10, "loss": 2.0, "run": "mrl seed 0"}, {"step": 20, "loss": 1.5, "run": "mrl seed 0"},
+                 {"step": 20, "train_runtime": 4.0, "train_samples_per_second": 320.0, "run": "mrl seed 0"},
+                 {"step": 5, "loss": 1.0, "run": "mnrl seed 0"}]  # a run finished before totals were kept
+    assert reporting.history_frame(histories).to_dict("list") == {
+        "step": [10, 20, 5], "loss": [2.0, 1.5, 1.0], "run": ["mrl seed 0", "mrl seed 0", "mnrl seed 0"]}
+    table = reporting.training_time_table(histories)
+    assert table.to_dict("records") == [{"run": "mrl seed 0", "steps": 20, "seconds": 4.0, "examples/s": 320.0}]
+    assert reporting.training_time_table(histories[:2]).empty  # no totals at all
+    assert reporting.history_frame([{"step": 2, "train_runtime": 1.0, "run": "x"}]).empty  # too short to log a loss

@@ -21,7 +21,9 @@ def test_same_seed_same_model_other_seed_differs(tiny_profile, toy_triplets, toy
     a, history = train_model(tiny_profile, "mrl", 0, {"t": toy_triplets})
     b, _ = train_model(tiny_profile, "mrl", 0, {"t": toy_triplets}, retrain=True)
     c, _ = train_model(tiny_profile, "mrl", 1, {"t": toy_triplets})
-    assert len(history) > 0 and all(np.isfinite(r["loss"]) for r in history)
+    losses = [r["loss"] for r in history if "loss" in r]
+    assert len(losses) > 0 and all(np.isfinite(losses))
+    assert history[-1]["train_runtime"] > 0 and history[-1]["train_samples_per_second"] > 0  # the totals row
     np.testing.assert_array_equal(embed(a, toy_sts), embed(b, toy_sts))
     assert not np.allclose(embed(a, toy_sts), embed(c, toy_sts))
     assert (run_dir(tiny_profile, "mrl", 0) / "final" / COMPLETE_MARKER).is_file()
@@ -141,7 +143,9 @@ def test_hybrid_paper_continues_from_the_mrl_model(tiny_profile, toy_triplets, t
     sets = {"t": toy_triplets, "nli": toy_nli, "sts": toy_sts}
     hybrid, history = train_model(tiny_profile, "hybrid-paper", 0, sets)  # trains mrl first
     stage1 = training.load_trained_model(tiny_profile, "mrl", 0)
-    assert len(history) > 0 and all(np.isfinite(r["loss"]) for r in history)
+    losses = [r["loss"] for r in history if "loss" in r]
+    assert len(losses) > 0 and all(np.isfinite(losses))
+    assert history[-1]["train_runtime"] > 0 and history[-1]["train_samples_per_second"] > 0  # the totals row
     assert not np.allclose(embed(hybrid, toy_sts), embed(stage1, toy_sts))
     recipe = (run_dir(tiny_profile, "hybrid-paper", 0) / "recipe.json").read_text()
     assert '"starts_from": "' in recipe and '"sts_loss": "cosent"' in recipe
@@ -192,3 +196,14 @@ def test_mined_recipe_trains(tiny_profile, toy_triplets):
     pairs = Dataset.from_dict({"anchor": anchors, "positive": [a + " w2" for a in anchors]})
     model, history = train_model(tiny_profile, "mrl-mined", 0, {"t": pairs})
     assert len(history) > 0 and (run_dir(tiny_profile, "mrl-mined", 0) / "final" / COMPLETE_MARKER).is_file()
+
+
+def test_training_throughput_times_every_batch_size_and_leaves_no_run(tiny_profile, toy_triplets):
+    rows = training.training_throughput(tiny_profile, "mrl", {"t": toy_triplets}, batch_sizes=(4, 8),
+                                        steps=6, warmup_steps=2, gpu_speedups=(True,))
+    assert [r["batch_size"] for r in rows] == [4, 8]
+    assert all(r["timed_steps"] == 3 and r["examples_per_s"] > 0 and r["step_ms"] > 0 for r in rows)
+    assert rows[0]["hardware"].startswith("cpu") and rows[0]["config"] == "mrl"
+    assert not (tiny_profile.models_dir.parent / f"{tiny_profile.name}-throughput").exists()
+    with pytest.raises(ValueError, match="stage-1"):
+        training.training_throughput(tiny_profile, "hybrid-paper", {"t": toy_triplets})

