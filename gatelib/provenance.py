@@ -11,8 +11,11 @@ from gatelib.profiles import PROJECT_ROOT
 def git_commit() -> str:
     """Short commit of the project (``+dirty`` if the tree has uncommitted changes).
 
-    Falls back to ``$GATE_COMMIT`` (set it when running from an exported copy) or ``unknown``.
+    ``$GATE_COMMIT``, when set, wins: a copy of the tree run elsewhere (the GPU job) may carry a
+    stale ``.git``. Without git the answer is ``unknown``.
     """
+    if os.environ.get("GATE_COMMIT"):
+        return os.environ["GATE_COMMIT"]
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "--short=10", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
@@ -24,7 +27,7 @@ def git_commit() -> str:
         ).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return os.environ.get("GATE_COMMIT", "unknown")
+        return "unknown"
 
 
 def provenance_line(profile: str, seeds, data_checksum: str, commit: str | None = None) -> str:
