@@ -303,8 +303,8 @@ def training_throughput(profile: Profile, config: str, train_datasets: dict[str,
             seconds = np.diff(timer.times[warmup_steps:])
             rows.append({"hardware": hardware(), "config": config, "batch_size": batch_size,
                          "gpu_speedups": speedups, "timed_steps": len(seconds),
-                         "step_ms": 1000 * float(np.median(seconds)),
-                         "examples_per_s": batch_size * len(seconds) / float(seconds.sum())})
+                         "step_ms": round(1000 * float(np.median(seconds)), 1),
+                         "examples_per_s": round(batch_size * len(seconds) / float(seconds.sum()))})
     return rows
 
 
