@@ -3,7 +3,8 @@
 ``train_model`` loads the profile's base model, builds the config's loss (``gatelib.losses``),
 and runs ``SentenceTransformerTrainer`` with the ST Matryoshka recipe: no-duplicates batches
 (in-batch negatives must not be copies of the positive), linear warmup over 10 % of the
-steps, bf16 on a GPU that supports it and fp32 on the CPU. Checkpoints are written every
+steps, bf16 (with fused AdamW and TF32) on a GPU that supports it and fp32 on the CPU.
+``training_throughput`` times the same runs (examples per second). Checkpoints are written every
 ``save_steps``; a rerun after an interruption resumes from the last one, and a finished run
 is marked by ``final/COMPLETE`` so it is loaded instead of trained again. Its checkpoints
 (model + optimizer state, ~1.4 GB each for e5-small) are then deleted: only ``final`` is read.
