@@ -4,7 +4,8 @@
 
 Times ``--steps`` optimizer steps of the real recipe (sentence-transformers' trainer, the
 profile's data and base model) at each batch size, without and with gatelib's GPU speed-ups
-(fused AdamW, TF32); see ``gatelib.training.training_throughput``. Meant for a GPU.
+(fused AdamW, TF32), optionally with the encoder compiled; see
+``gatelib.training.training_throughput``. Meant for a GPU.
 """
 
 from __future__ import annotations
@@ -27,11 +28,16 @@ def main(argv=None) -> None:
     parser.add_argument("--config", default="mrl")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128, 256, 512])
     parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--compile", action="store_true", help="torch.compile the encoder (dynamic shapes)")
+    parser.add_argument("--speedups", choices=["both", "on", "off"], default="both",
+                        help="gatelib's GPU speed-ups (fused AdamW, TF32): time without and with, or one")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     cfg = load_profile(args.profile)
     train_sets = data.load_named_sets(cfg.sets_for(args.config), seed=cfg.seeds[0], held_out=cfg.eval_sets)
-    rows = training_throughput(cfg, args.config, train_sets, tuple(args.batch_sizes), args.steps)
+    speedups = {"both": (False, True), "on": (True,), "off": (False,)}[args.speedups]
+    rows = training_throughput(cfg, args.config, train_sets, tuple(args.batch_sizes), args.steps,
+                               gpu_speedups=speedups, compile_model=args.compile)
     table = pd.DataFrame(rows).assign(profile=cfg.name, commit=git_commit())
     atomic_write_csv(table, args.out)
     print(table.to_string(index=False))

@@ -185,6 +185,7 @@ def train_model(
     *,
     retrain: bool = False,
     gpu_speedups: bool = True,
+    compile_model: bool = False,
     callbacks: tuple[TrainerCallback, ...] = (),
 ) -> tuple[SentenceTransformer, list[dict]]:
     """Train ``config`` (see ``gatelib.losses``) with ``seed`` on its sets from ``train_datasets``.
@@ -193,7 +194,8 @@ def train_model(
     training, ``sampler`` proportional or round-robin) with the loss its columns call for.
     ``hybrid-paper`` starts from the finished ``mrl`` model of the same seed (GATE §3.2.2) and
     uses the ``stage2`` hyper-parameters. On a GPU, ``gpu_speedups`` uses the fused AdamW kernel
-    and TF32 matrix products (same algorithm, fewer kernel launches). ``callbacks`` are added
+    and TF32 matrix products (same algorithm, fewer kernel launches); ``compile_model`` compiles
+    the encoder's forward with ``torch.compile(dynamic=True)`` (any device). ``callbacks`` are added
     to the trainer's. Returns the trained model and the trainer's log history (loss per logging
     step, then one row of totals: ``train_runtime``, ``train_samples_per_second``).
     """
@@ -238,6 +240,8 @@ def train_model(
     on_gpu = device.startswith("cuda")
     use_bf16 = on_gpu and torch.cuda.is_bf16_supported()
     fast = on_gpu and gpu_speedups
+    if compile_model:  # in place: the losses call the same module, the saved weights keep their names
+        model.compile(dynamic=True)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(out / "checkpoints"),
         num_train_epochs=recipe.epochs,
@@ -280,10 +284,12 @@ def train_model(
 
 def training_throughput(profile: Profile, config: str, train_datasets: dict[str, Dataset],
                         batch_sizes: tuple[int, ...] = (64, 128, 256, 512), steps: int = 40,
-                        warmup_steps: int = 5, gpu_speedups: tuple[bool, ...] = (False, True)) -> list[dict]:
+                        warmup_steps: int = 5, gpu_speedups: tuple[bool, ...] = (False, True),
+                        compile_model: bool = False) -> list[dict]:
     """Training examples (anchor/positive pairs or triplets) per second of ``config``: ``steps``
     optimizer steps of the real recipe per batch size and ``gpu_speedups`` setting, timed after
-    ``warmup_steps`` (the issue's goal: ≥ 2,000 pairs/s for e5-small MRL on one H100/H200).
+    ``warmup_steps`` (the issue's goal: ≥ 2,000 pairs/s for e5-small MRL on one H100/H200);
+    ``compile_model`` as in :func:`train_model` (compilation happens in the warm-up steps).
 
     Runs go to ``models/<profile>-throughput/`` and are deleted; nothing is evaluated: quality at
     another batch size needs full runs (``training.batch_size`` in a profile).
@@ -299,11 +305,12 @@ def training_throughput(profile: Profile, config: str, train_datasets: dict[str,
                                          max_steps=steps, save_steps=10 * steps)
             bench = dataclasses.replace(profile, name=f"{profile.name}-throughput", training=recipe)
             timer = StepTimer()
-            train_model(bench, config, 0, train_datasets, retrain=True, gpu_speedups=speedups, callbacks=(timer,))
+            train_model(bench, config, 0, train_datasets, retrain=True, gpu_speedups=speedups,
+                        compile_model=compile_model, callbacks=(timer,))
             shutil.rmtree(bench.models_dir, ignore_errors=True)
             seconds = np.diff(timer.times[warmup_steps:])
             rows.append({"hardware": hardware(), "config": config, "batch_size": batch_size,
-                         "gpu_speedups": speedups, "timed_steps": len(seconds),
+                         "gpu_speedups": speedups, "compiled": compile_model, "timed_steps": len(seconds),
                          "step_ms": round(1000 * float(np.median(seconds)), 1),
                          "examples_per_s": round(batch_size * len(seconds) / float(seconds.sum()))})
     return rows
