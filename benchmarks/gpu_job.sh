@@ -4,14 +4,16 @@
 # by `make device-bundle`: the carried wheels (packages the GPU image lacks), the Arabic+English
 # fp16 base model (xz) and the commit the bundle was made at.
 #
-#   bash benchmarks/gpu_job.sh OUT_DIR SECONDS [throughput] [compiled] [grid]
+#   bash benchmarks/gpu_job.sh OUT_DIR SECONDS [breakdown] [throughput] [compiled] [grid[:CONFIGS[:SEEDS]]] ...
 #
-# Phases run in that order within SECONDS (each under `timeout`); what they produce is copied to
-# OUT_DIR even when a phase runs out of time. Finished training runs are reloaded, not retrained,
-# so a second call on the same machine continues the grid where the first stopped.
+# Phases run in the order given within SECONDS (each under `timeout`); what they produce is copied
+# to OUT_DIR even when a phase runs out of time (the notebook is saved after every cell). `grid`
+# trains the whole profile; `grid:mrl-mined,mrl-distill` only those configs, `grid:hybrid-paper:2`
+# only seed 2 of it (the scores of other runs, committed in results/grid, are kept). Finished
+# training runs are reloaded, not retrained, so a second call on the same machine continues.
 set -uo pipefail
 out=${1:?usage: gpu_job.sh OUT_DIR SECONDS [throughput] [compiled] [grid]}; budget=${2:?seconds}; shift 2
-phases=${*:-throughput grid}
+phases=${*:-breakdown throughput grid}
 mkdir -p "$out"
 left() { echo $(( budget - SECONDS - 25 )); }  # 25 s kept for copying the results back
 
@@ -37,16 +39,27 @@ print("model on", torch.cuda.get_device_name(0), load_base_model(BUNDLED_E5_AR_E
 PY
 echo "setup done at ${SECONDS}s"
 
+part=0
 for phase in $phases; do
   case $phase in
-    grid)  # results/grid is also kept under models/ (ignored), so a second call finds it
+    grid*)  # results/grid is also kept under models/ (ignored), so a second call finds it
+      IFS=: read -r _ configs seeds <<< "$phase"
+      part=$((part + 1)); args=()
+      [ -n "$configs" ] && args+=(--configs ${configs//,/ })
+      [ -n "$seeds" ] && args+=(--seeds ${seeds//,/ })
       mkdir -p results/grid models/grid-results
-      [ -f results/grid/scores.csv ] || cp models/grid-results/* results/grid/ 2>/dev/null
-      timeout --kill-after=10 "$(left)" python3 -m gatelib.pipeline --profile grid --only 02_training --out "$out"
-      echo "grid exit $? at ${SECONDS}s"
+      cp models/grid-results/* results/grid/ 2>/dev/null  # a previous call's scores (newer than the tree's)
+      timeout --kill-after=10 "$(left)" python3 -m gatelib.pipeline --profile grid --only 02_training \
+        "${args[@]}" --out "$out/grid-$part"
+      echo "$phase exit $? at ${SECONDS}s"
       pkill -f ipykernel_launcher  # the kernel runs in its own session: a timeout does not reach it
       cp results/grid/scores.csv results/grid/predictions.csv.gz models/grid-results/ 2>/dev/null
       cp results/grid/scores.csv results/grid/predictions.csv.gz "$out/" 2>/dev/null ;;
+    breakdown)  # at most 60 s: host vs device time of a batch-64 MRL step (torch.profiler)
+      limit=$(left); [ "$limit" -gt 60 ] && limit=60
+      timeout --kill-after=10 "$limit" python3 benchmarks/step_breakdown.py --profile grid --config mrl \
+        --batch-size 64 --out "$out"
+      echo "breakdown exit $? at ${SECONDS}s" ;;
     throughput)  # at most 60 s: with gatelib's GPU speed-ups (the H200 numbers without are in results/grid)
       limit=$(left); [ "$limit" -gt 60 ] && limit=60
       timeout --kill-after=10 "$limit" python3 benchmarks/training_throughput.py --profile grid --config mrl \

@@ -3,7 +3,13 @@
 ``python -m gatelib.pipeline --profile offline --out book/offline`` executes
 ``notebooks/01_data … 04_benchmarks`` in order, each with the papermill parameter
 ``profile``. Unlike bare papermill, which only warns, an unknown profile or an unknown
-parameter name stops the run before any notebook starts.
+parameter name stops the run before any notebook starts. ``--configs`` / ``--seeds`` train part
+of a profile (``notebooks/02_training``'s parameters; the other notebooks read all its scores):
+
+    python -m gatelib.pipeline --profile grid --only 02_training --configs mrl-mined --seeds 2 --out out
+
+Each executed notebook is saved after every cell, so a run stopped by a time limit leaves what
+it did so far.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from gatelib.profiles import PROJECT_ROOT, ProfileError, load_profile
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 NOTEBOOKS = ("01_data", "02_training", "03_truncation", "04_benchmarks", "05_error_analysis")
+#: Parameters given only to the notebooks whose parameters cell declares them.
+PART_PARAMETERS = ("configs", "seeds")
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +46,21 @@ def check_parameters(notebook: Path, parameters: dict) -> None:
 
 def run_notebooks(profile: str, out_dir: Path, notebooks=NOTEBOOKS, parameters: dict | None = None) -> list[Path]:
     """Execute ``notebooks`` in order under ``profile``; returns the executed notebook paths."""
-    load_profile(profile)  # unknown profile or bad YAML: fail before anything runs
-    parameters = {"profile": profile, **(parameters or {})}
+    cfg = load_profile(profile)  # unknown profile or bad YAML: fail before anything runs
+    parameters = {"profile": profile, **{k: v for k, v in (parameters or {}).items() if v is not None}}
     sources = [NOTEBOOK_DIR / f"{name}.ipynb" for name in notebooks]
+    given = {}
     for source in sources:
         if not source.is_file():
             raise FileNotFoundError(f"No notebook {source.relative_to(PROJECT_ROOT)}; choose from {list(NOTEBOOKS)}.")
-        check_parameters(source, parameters)
+        declared = papermill.inspect_notebook(str(source))
+        given[source] = {k: v for k, v in parameters.items() if k not in PART_PARAMETERS or k in declared}
+        check_parameters(source, given[source])
+    part = {k: parameters[k] for k in PART_PARAMETERS if parameters.get(k) is not None}
+    if part:
+        if not any(set(part) <= set(p) for p in given.values()):
+            raise ProfileError(f"{sorted(part)} choose runs to train: add 02_training to the notebooks.")
+        cfg.runs(part.get("configs"), part.get("seeds"))  # a bad part fails here
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = []
@@ -52,8 +68,8 @@ def run_notebooks(profile: str, out_dir: Path, notebooks=NOTEBOOKS, parameters: 
         target = out_dir / source.name
         start = time.perf_counter()
         papermill.execute_notebook(
-            str(source), str(target), parameters=parameters, kernel_name="python3",
-            cwd=str(NOTEBOOK_DIR), progress_bar=False, request_save_on_cell_execute=False,
+            str(source), str(target), parameters=given[source], kernel_name="python3",
+            cwd=str(NOTEBOOK_DIR), progress_bar=False, request_save_on_cell_execute=True,
         )
         _relative_paths_in_metadata(target)
         logger.info("%s done in %.0f s", source.name, time.perf_counter() - start)
@@ -77,10 +93,12 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", required=True, help="a file name in params/ without .yaml")
     parser.add_argument("--out", required=True, type=Path, help="folder for the executed notebooks")
     parser.add_argument("--only", nargs="*", default=list(NOTEBOOKS), help="subset of notebooks")
+    parser.add_argument("--configs", nargs="+", help="train only these of the profile's configs")
+    parser.add_argument("--seeds", nargs="+", type=int, help="train only these of the profile's seeds")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
-        run_notebooks(args.profile, args.out, args.only)
+        run_notebooks(args.profile, args.out, args.only, {"configs": args.configs, "seeds": args.seeds})
     except ProfileError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -111,6 +111,21 @@ class Profile:
         """Dimensions to evaluate: ``eval_dims`` if set, else the Matryoshka dims."""
         return self.eval_dims or self.matryoshka_dims
 
+    def runs(self, configs=None, seeds=None) -> list[tuple[str, int]]:
+        """The (config, seed) runs of this profile, in its order, optionally only ``configs`` and
+        ``seeds`` of it: one notebook run can train part of a grid (a GPU session's time) while the
+        scores of the other runs stay in ``results/<profile>/``. ``None`` means all of them."""
+        chosen = {}
+        for key, values, allowed in (("configs", configs, self.configs), ("seeds", seeds, self.seeds)):
+            values = allowed if values is None else tuple(values)
+            outside = [v for v in values if v not in allowed]
+            if outside or not values:
+                raise ProfileError(f"{self.name}: {key} {list(values)} must be a non-empty part of the "
+                                   f"profile's {list(allowed)}.")
+            chosen[key] = values
+        return [(c, s) for c in self.configs if c in chosen["configs"]
+                for s in self.seeds if s in chosen["seeds"]]
+
 
 def available_profiles() -> list[str]:
     """Names of the profiles shipped in ``params/``."""

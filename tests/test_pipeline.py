@@ -1,14 +1,24 @@
 import pytest
 
-from gatelib.pipeline import NOTEBOOK_DIR, NOTEBOOKS, check_parameters, main, run_notebooks
+from gatelib.pipeline import NOTEBOOK_DIR, NOTEBOOKS, PART_PARAMETERS, check_parameters, main, run_notebooks
 from gatelib.profiles import ProfileError
 
 
-def test_every_notebook_declares_only_profile():
+def test_every_notebook_declares_the_profile_and_only_training_chooses_runs():
     import papermill
 
-    for name in NOTEBOOKS:
-        assert list(papermill.inspect_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"))) == ["profile"]
+    declared = {name: list(papermill.inspect_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"))) for name in NOTEBOOKS}
+    assert declared.pop("02_training") == ["profile", *PART_PARAMETERS]
+    assert set(map(tuple, declared.values())) == {("profile",)}
+
+
+def test_part_of_a_profile_is_checked_before_running(tmp_path):
+    with pytest.raises(ProfileError, match="add 02_training"):
+        run_notebooks("smoke", tmp_path, ["01_data", "04_benchmarks"], {"configs": ["mrl"]})
+    with pytest.raises(ProfileError, match=r"configs \['mrl-typo'\] must be a non-empty part"):
+        run_notebooks("smoke", tmp_path, ["01_data", "02_training"], {"configs": ["mrl-typo"]})
+    assert main(["--profile", "smoke", "--out", str(tmp_path), "--seeds", "5"]) == 2
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_parameter_stops_before_running(tmp_path):

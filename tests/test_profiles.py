@@ -128,3 +128,16 @@ def test_bilingual_recipe_without_english_sets_is_refused(tmp_path, monkeypatch)
     monkeypatch.setattr(profiles, "PARAMS_DIR", tmp_path)
     with pytest.raises(ProfileError, match="mrl-bilingual needs english_sets"):
         load_profile("x")
+
+
+def test_runs_select_part_of_a_profile_in_its_order():
+    grid = load_profile("grid")
+    assert len(grid.runs()) == len(grid.configs) * len(grid.seeds)
+    assert grid.runs(["mrl-mined", "hybrid-paper"], [2]) == [("hybrid-paper", 2), ("mrl-mined", 2)]
+    assert grid.runs(seeds=[1])[0] == (grid.configs[0], 1)
+    with pytest.raises(ProfileError, match=r"configs \['mrl-typo'\] must be a non-empty part"):
+        grid.runs(["mrl-typo"])
+    with pytest.raises(ProfileError, match="seeds"):
+        grid.runs(seeds=[7])
+    with pytest.raises(ProfileError, match="non-empty"):
+        grid.runs(configs=[])
