@@ -27,6 +27,9 @@ Configs (the ``config`` column of every results row):
   the E5 and GTE papers, arXiv 2212.03533 and 2308.03281), see ``gatelib.training``;
 * ``mrl-bilingual`` — beyond the paper: ``mrl`` on the Arabic sets plus their English originals
   (``english_sets`` of the profile), the multilingual base model's stronger language.
+* ``mrl-dialects`` — beyond the paper: ``mrl`` plus scored pairs of Arabic dialects
+  (``dialect_sets``: the SemRel 2024 Algerian and Moroccan training splits) under
+  ``MatryoshkaLoss(CoSENT)``, GATE stage 2's scored-pair loss at every Matryoshka dim.
 
 Which loss a dataset gets follows from its columns (:func:`dataset_kind`), so a profile only
 names datasets.
@@ -53,13 +56,14 @@ from torch import nn
 from gatelib.profiles import ProfileError, check_matryoshka_dims
 
 UNTRAINED = "zero-shot"
-TRAINED_CONFIGS = ("mnrl", "mrl", "hybrid-paper", "hybrid-triplet", "mrl-distill", "mrl-mined", "mrl-bilingual")
+TRAINED_CONFIGS = ("mnrl", "mrl", "hybrid-paper", "hybrid-triplet", "mrl-distill", "mrl-mined", "mrl-bilingual",
+                   "mrl-dialects")
 CONFIGS = (UNTRAINED, *TRAINED_CONFIGS)
 #: Configs that continue from another config's model of the same seed (GATE §3.2.2).
 STARTS_FROM = {"hybrid-paper": "mrl"}
 #: The model each config is measured against (besides zero-shot): what its one change is a change to.
 COMPARED_WITH = {"mrl": "mnrl", "hybrid-paper": "mrl", "hybrid-triplet": "mrl", "mrl-distill": "mrl",
-                 "mrl-mined": "mrl", "mrl-bilingual": "mrl"}
+                 "mrl-mined": "mrl", "mrl-bilingual": "mrl", "mrl-dialects": "mrl"}
 STS_LOSSES = ("cosent", "cosine")
 
 #: Columns that identify what a dataset is for (sentence-transformers column conventions).
@@ -139,7 +143,8 @@ def build_losses(
         raise ProfileError(f"Unknown training config {config!r}; choose one of {list(TRAINED_CONFIGS)}.")
     allowed = {"mnrl": {"contrastive"}, "mrl": {"contrastive"}, "hybrid-triplet": {"contrastive"},
                "mrl-mined": {"contrastive"}, "mrl-bilingual": {"contrastive"},
-               "mrl-distill": {"contrastive", "parallel"}, "hybrid-paper": {"nli", "scored"}}[config]
+               "mrl-distill": {"contrastive", "parallel"}, "hybrid-paper": {"nli", "scored"},
+               "mrl-dialects": {"contrastive", "scored"}}[config]
     out_sets, out_losses = {}, {}
     for name, dataset in datasets.items():
         kind = dataset_kind(dataset)
@@ -159,9 +164,10 @@ def build_losses(
             out_losses[name] = distillation_loss(model, dims)
         elif kind == "nli":
             out_losses[name] = nli_loss(model)
-        else:
+        else:  # scored pairs: a stage-1 config (mrl-dialects) trains every dim; stage 2 only if asked
             loss = sts_loss(model, sts)
-            out_losses[name] = matryoshka_loss(model, dims, inner=loss) if matryoshka_sts else loss
+            wrap = matryoshka_sts or config == "mrl-dialects"
+            out_losses[name] = matryoshka_loss(model, dims, inner=loss) if wrap else loss
     if config == "hybrid-triplet" and not any(k.endswith("+triplet") for k in out_sets):
         raise ProfileError("hybrid-triplet needs at least one triplet set (anchor/positive/negative).")
     return out_sets, out_losses

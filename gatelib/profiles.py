@@ -62,6 +62,8 @@ class Profile:
     parallel_sets: tuple[str, ...] = ()
     #: English originals of Arabic training sets, added to ``train_sets`` by ``mrl-bilingual``.
     english_sets: tuple[str, ...] = ()
+    #: Scored dialect pairs (SemRel 2024 training splits), added to ``train_sets`` by ``mrl-dialects``.
+    dialect_sets: tuple[str, ...] = ()
     #: NLI pairs and scored pairs for ``hybrid-paper`` (GATE stage 2), trained with ``stage2``.
     stage2_sets: tuple[str, ...] = ()
     stage2: TrainingRecipe = field(default_factory=lambda: TrainingRecipe(
@@ -88,13 +90,16 @@ class Profile:
     def sets_for(self, config: str) -> tuple[str, ...]:
         """The training sets a config uses: ``stage2_sets`` for ``hybrid-paper``, ``train_sets``
         plus ``parallel_sets`` for ``mrl-distill``, ``train_sets`` plus ``english_sets`` for
-        ``mrl-bilingual``, ``train_sets`` otherwise."""
+        ``mrl-bilingual``, ``train_sets`` plus ``dialect_sets`` for ``mrl-dialects``, ``train_sets``
+        otherwise."""
         if config == "hybrid-paper":
             return self.stage2_sets
         if config == "mrl-distill":
             return self.train_sets + self.parallel_sets
         if config == "mrl-bilingual":
             return self.train_sets + self.english_sets
+        if config == "mrl-dialects":
+            return self.train_sets + self.dialect_sets
         return self.train_sets
 
     def recipe_for(self, config: str) -> TrainingRecipe:
@@ -173,7 +178,7 @@ def _check_recipes(profile: Profile, where: str) -> None:
     if profile.sts_loss not in STS_LOSSES:
         raise ProfileError(f"{where}: sts_loss {profile.sts_loss!r}; choose one of {list(STS_LOSSES)}.")
     for config, key in (("hybrid-paper", "stage2_sets"), ("mrl-distill", "parallel_sets"),
-                        ("mrl-bilingual", "english_sets")):
+                        ("mrl-bilingual", "english_sets"), ("mrl-dialects", "dialect_sets")):
         if config in profile.configs and not getattr(profile, key):
             raise ProfileError(f"{where}: config {config} needs {key}.")
     if "hybrid-paper" in profile.configs and "mrl" not in profile.configs:
@@ -208,7 +213,7 @@ def load_profile(name: str) -> Profile:
                   **(values.pop("stage2") or {})}
         recipes["stage2"] = _build(TrainingRecipe, stage2, f"{path.name}: stage2")
     for key in ("matryoshka_dims", "train_sets", "eval_sets", "configs", "seeds", "eval_dims",
-                "reference_models", "parallel_sets", "stage2_sets", "english_sets"):
+                "reference_models", "parallel_sets", "stage2_sets", "english_sets", "dialect_sets"):
         if key in values:
             values[key] = tuple(values[key] or ())
     profile = _build(Profile, {**values, **recipes}, path.name)

@@ -110,3 +110,13 @@ def test_every_config_is_compared_with_a_config_that_exists():
 
     assert set(COMPARED_WITH) == set(TRAINED_CONFIGS) - {"mnrl"}  # mnrl is the control of mrl
     assert set(COMPARED_WITH.values()) <= set(CONFIGS)
+
+
+def test_dialect_recipe_is_mrl_plus_matryoshka_cosent_on_scored_pairs(tiny):
+
+    sets, losses = build_losses("mrl-dialects", tiny, {"t": TRIPLETS, "dialect": SCORED}, (32, 16))
+    assert isinstance(losses["t"], MatryoshkaLoss) and isinstance(losses["t"].loss, MultipleNegativesRankingLoss)
+    assert isinstance(losses["dialect"], MatryoshkaLoss) and isinstance(losses["dialect"].loss, CoSENTLoss)
+    assert list(losses["dialect"].matryoshka_dims) == [32, 16]
+    with pytest.raises(ProfileError, match="mrl-dialects cannot train on nli"):
+        build_losses("mrl-dialects", tiny, {"nli": NLI}, (32,))

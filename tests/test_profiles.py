@@ -141,3 +141,9 @@ def test_runs_select_part_of_a_profile_in_its_order():
         grid.runs(seeds=[7])
     with pytest.raises(ProfileError, match="non-empty"):
         grid.runs(configs=[])
+
+
+def test_dialect_recipe_adds_the_semrel_training_splits():
+    seeds = load_profile("seeds")
+    assert seeds.sets_for("mrl-dialects") == seeds.train_sets + ("semrel-arq-train", "semrel-ary-train")
+    assert {"semrel-arq-test", "semrel-ary-test"} <= set(seeds.eval_sets)  # trained on train, scored on test
