@@ -29,7 +29,9 @@ Configs (the ``config`` column of every results row):
   (``english_sets`` of the profile), the multilingual base model's stronger language.
 * ``mrl-dialects`` — beyond the paper: ``mrl`` plus scored pairs of Arabic dialects
   (``dialect_sets``: the SemRel 2024 Algerian and Moroccan training splits) under
-  ``MatryoshkaLoss(CoSENT)``, GATE stage 2's scored-pair loss at every Matryoshka dim.
+  ``MatryoshkaLoss(CoSENT)``, GATE stage 2's scored-pair loss at every Matryoshka dim;
+* ``mnrl-dialects`` — the same data as ``mrl-dialects`` without Matryoshka (MNRL and plain
+  CoSENT on the full embedding): the no-Matryoshka control of ``mrl-dialects``.
 
 Which loss a dataset gets follows from its columns (:func:`dataset_kind`), so a profile only
 names datasets.
@@ -57,13 +59,17 @@ from gatelib.profiles import ProfileError, check_matryoshka_dims
 
 UNTRAINED = "zero-shot"
 TRAINED_CONFIGS = ("mnrl", "mrl", "hybrid-paper", "hybrid-triplet", "mrl-distill", "mrl-mined", "mrl-bilingual",
-                   "mrl-dialects")
+                   "mrl-dialects", "mnrl-dialects")
 CONFIGS = (UNTRAINED, *TRAINED_CONFIGS)
 #: Configs that continue from another config's model of the same seed (GATE §3.2.2).
 STARTS_FROM = {"hybrid-paper": "mrl"}
-#: The model each config is measured against (besides zero-shot): what its one change is a change to.
-COMPARED_WITH = {"mrl": "mnrl", "hybrid-paper": "mrl", "hybrid-triplet": "mrl", "mrl-distill": "mrl",
-                 "mrl-mined": "mrl", "mrl-bilingual": "mrl", "mrl-dialects": "mrl"}
+#: The models each config is measured against (besides zero-shot): what its one change is a change
+#: to. A Matryoshka recipe is also measured against its same-data control without Matryoshka.
+COMPARED_WITH = {"mrl": ("mnrl",), "hybrid-paper": ("mrl",), "hybrid-triplet": ("mrl",), "mrl-distill": ("mrl",),
+                 "mrl-mined": ("mrl",), "mrl-bilingual": ("mrl",), "mrl-dialects": ("mrl", "mnrl-dialects"),
+                 "mnrl-dialects": ("mnrl",)}
+#: Configs that train the full embedding only (no Matryoshka).
+FULL_DIM_ONLY = ("mnrl", "mnrl-dialects")
 STS_LOSSES = ("cosent", "cosine")
 
 #: Columns that identify what a dataset is for (sentence-transformers column conventions).
@@ -144,7 +150,7 @@ def build_losses(
     allowed = {"mnrl": {"contrastive"}, "mrl": {"contrastive"}, "hybrid-triplet": {"contrastive"},
                "mrl-mined": {"contrastive"}, "mrl-bilingual": {"contrastive"},
                "mrl-distill": {"contrastive", "parallel"}, "hybrid-paper": {"nli", "scored"},
-               "mrl-dialects": {"contrastive", "scored"}}[config]
+               "mrl-dialects": {"contrastive", "scored"}, "mnrl-dialects": {"contrastive", "scored"}}[config]
     out_sets, out_losses = {}, {}
     for name, dataset in datasets.items():
         kind = dataset_kind(dataset)
@@ -152,7 +158,7 @@ def build_losses(
             raise ProfileError(f"{config} cannot train on {name} ({kind} data); it takes {sorted(allowed)} data.")
         out_sets[name] = dataset
         if kind == "contrastive":
-            out_losses[name] = (contrastive_loss(model, mini_batch_size) if config == "mnrl"
+            out_losses[name] = (contrastive_loss(model, mini_batch_size) if config in FULL_DIM_ONLY
                                 else matryoshka_loss(model, dims, mini_batch_size))
             if config == "hybrid-triplet" and "negative" in dataset.column_names:
                 out_sets[f"{name}+triplet"] = dataset
@@ -164,9 +170,9 @@ def build_losses(
             out_losses[name] = distillation_loss(model, dims)
         elif kind == "nli":
             out_losses[name] = nli_loss(model)
-        else:  # scored pairs: a stage-1 config (mrl-dialects) trains every dim; stage 2 only if asked
+        else:  # scored pairs: mrl-dialects trains every dim, mnrl-dialects the full one; stage 2 only if asked
             loss = sts_loss(model, sts)
-            wrap = matryoshka_sts or config == "mrl-dialects"
+            wrap = config == "mrl-dialects" or (matryoshka_sts and config == "hybrid-paper")
             out_losses[name] = matryoshka_loss(model, dims, inner=loss) if wrap else loss
     if config == "hybrid-triplet" and not any(k.endswith("+triplet") for k in out_sets):
         raise ProfileError("hybrid-triplet needs at least one triplet set (anchor/positive/negative).")

@@ -78,9 +78,10 @@ def paired_bootstrap(predictions: pd.DataFrame, config_a: str, config_b: str, ta
 def comparisons_for(configs: Sequence[str]) -> list[tuple[str, str]]:
     """The differences the book measures among ``configs``: every trained config against
     zero-shot, then each against the model its one change is a change to
-    (``gatelib.losses.COMPARED_WITH``: MRL against the no-Matryoshka control, the rest against MRL)."""
+    (``gatelib.losses.COMPARED_WITH``: a Matryoshka recipe against its no-Matryoshka control, the
+    rest against MRL)."""
     pairs = [(c, UNTRAINED) for c in configs if c != UNTRAINED and UNTRAINED in configs]
-    return pairs + [(c, COMPARED_WITH[c]) for c in configs if COMPARED_WITH.get(c) in configs]
+    return pairs + [(c, b) for c in configs for b in COMPARED_WITH.get(c, ()) if b in configs]
 
 
 def comparison_table(predictions: pd.DataFrame, pairs: Sequence[tuple[str, str]], tasks: str | Sequence[str],

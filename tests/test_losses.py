@@ -109,7 +109,8 @@ def test_every_config_is_compared_with_a_config_that_exists():
     from gatelib.losses import COMPARED_WITH, CONFIGS, TRAINED_CONFIGS
 
     assert set(COMPARED_WITH) == set(TRAINED_CONFIGS) - {"mnrl"}  # mnrl is the control of mrl
-    assert set(COMPARED_WITH.values()) <= set(CONFIGS)
+    assert {b for bs in COMPARED_WITH.values() for b in bs} <= set(CONFIGS)
+    assert COMPARED_WITH["mrl-dialects"] == ("mrl", "mnrl-dialects")  # its one change, and MRL vs its control
 
 
 def test_dialect_recipe_is_mrl_plus_matryoshka_cosent_on_scored_pairs(tiny):
@@ -120,3 +121,11 @@ def test_dialect_recipe_is_mrl_plus_matryoshka_cosent_on_scored_pairs(tiny):
     assert list(losses["dialect"].matryoshka_dims) == [32, 16]
     with pytest.raises(ProfileError, match="mrl-dialects cannot train on nli"):
         build_losses("mrl-dialects", tiny, {"nli": NLI}, (32,))
+
+
+def test_dialect_control_is_the_same_data_without_matryoshka(tiny):
+    sets, losses = build_losses("mnrl-dialects", tiny, {"t": TRIPLETS, "dialect": SCORED}, (32, 16),
+                                matryoshka_sts=True)  # the stage-2 switch does not turn the control into MRL
+    assert set(sets) == {"t", "dialect"}
+    assert type(losses["t"]) is MultipleNegativesRankingLoss
+    assert type(losses["dialect"]) is CoSENTLoss

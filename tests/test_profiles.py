@@ -146,4 +146,5 @@ def test_runs_select_part_of_a_profile_in_its_order():
 def test_dialect_recipe_adds_the_semrel_training_splits():
     seeds = load_profile("seeds")
     assert seeds.sets_for("mrl-dialects") == seeds.train_sets + ("semrel-arq-train", "semrel-ary-train")
+    assert seeds.sets_for("mnrl-dialects") == seeds.sets_for("mrl-dialects")  # the control: same data
     assert {"semrel-arq-test", "semrel-ary-test"} <= set(seeds.eval_sets)  # trained on train, scored on test

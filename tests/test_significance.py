@@ -64,3 +64,6 @@ def test_comparisons_follow_what_each_config_changes():
     # a baseline the profile does not train is not compared against; no zero-shot, no zero-shot rows
     assert comparisons_for(["mrl", "mrl-mined", "mrl-bilingual"]) == [("mrl-mined", "mrl"), ("mrl-bilingual", "mrl")]
     assert comparisons_for(["zero-shot", "mrl-mined"]) == [("mrl-mined", "zero-shot")]
+    # a Matryoshka recipe is measured against MRL and against its own no-Matryoshka control
+    assert comparisons_for(["mnrl", "mrl", "mrl-dialects", "mnrl-dialects"]) == [
+        ("mrl", "mnrl"), ("mrl-dialects", "mrl"), ("mrl-dialects", "mnrl-dialects"), ("mnrl-dialects", "mnrl")]
