@@ -326,6 +326,8 @@ def _recipe(profile: Profile, config: str, seed: int, train_datasets: dict[str, 
     }
     if config == "hybrid-paper":
         recipe.update(sts_loss=profile.sts_loss, matryoshka_sts=profile.matryoshka_sts)
+    elif any(dataset_kind(ds) == "scored" for ds in train_datasets.values()):  # mrl-/mnrl-dialects
+        recipe["sts_loss"] = profile.sts_loss
     if config in STARTS_FROM:  # a retrained stage 1 invalidates stage 2
         stage1 = run_dir(profile, STARTS_FROM[config], seed) / "recipe.json"
         recipe["starts_from"] = hashlib.sha256(stage1.read_bytes()).hexdigest()[:16] if stage1.is_file() else None

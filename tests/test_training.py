@@ -219,3 +219,16 @@ def test_compiled_encoder_trains_the_same_model(tiny_profile, toy_triplets):
     texts = toy_sentences(8)
     cos = (reloaded.encode(texts) * eager.encode(texts)).sum(1)  # unit vectors
     assert cos.min() > 0.9999  # kernel rounding, amplified over the steps (measured max |Δ| 8.5e-4)
+
+
+def test_a_run_on_scored_pairs_records_its_sts_loss(tiny_profile, toy_triplets, toy_sts):
+    import dataclasses
+
+    tiny_profile = dataclasses.replace(tiny_profile, dialect_sets=("dialect",))
+    sets = {"t": toy_triplets, "dialect": toy_sts}
+    train_model(tiny_profile, "mnrl-dialects", 0, sets)
+    recipe = (run_dir(tiny_profile, "mnrl-dialects", 0) / "recipe.json").read_text()
+    assert '"sts_loss": "cosent"' in recipe
+    # another scored-pair loss is another run: trained again, not loaded from the CoSENT one
+    train_model(dataclasses.replace(tiny_profile, sts_loss="cosine"), "mnrl-dialects", 0, sets)
+    assert '"sts_loss": "cosine"' in (run_dir(tiny_profile, "mnrl-dialects", 0) / "recipe.json").read_text()

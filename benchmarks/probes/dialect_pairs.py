@@ -8,7 +8,8 @@ The seeds profile's ``mrl`` recipe, with the Algerian and Moroccan SemRel traini
 SemRel test splits the study evaluates on) trained beside its sets under
 ``MatryoshkaLoss(CoSENTLoss)`` — the scored-pair loss of GATE stage 2 at every Matryoshka dim.
 This is the ``mrl-dialects`` config of gatelib. ``--control`` is its no-Matryoshka control on the
-same data: ``mnrl`` on the contrastive sets and plain ``CoSENTLoss`` on the dialect pairs.
+same data: ``mnrl`` on the contrastive sets and plain ``CoSENTLoss`` on the dialect pairs (since
+the ``mnrl-dialects`` config, trained with three seeds in the seeds part).
 """
 
 from __future__ import annotations

@@ -1,0 +1,50 @@
+"""Probe (book/ideas.md): which training set earns its place? Leave one out of ``mnrl-dialects``.
+
+    python benchmarks/probes/data_mix.py --without q2q-pairs --seed 0 --out /tmp/mix-no-q2q.csv
+
+The seeds profile's ``mnrl-dialects`` recipe (the best full-size model of the seeds part) trained
+without one of its sets — ``xnli-triplets``, ``q2q-pairs``, ``sick-entailment`` or a dialect
+split — with everything else unchanged: the data-mix question the issue asks to settle on the
+dev set (STS-B, machine-translated), with every test set reported beside it. Models go to
+``models/probe-data-mix-without-<set>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from gatelib import data
+from gatelib.evaluation import evaluate_model
+from gatelib.profiles import ProfileError, load_profile
+from gatelib.training import train_model
+
+CONFIG = "mnrl-dialects"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--without", required=True, help="the training set to leave out")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    seeds = load_profile("seeds")
+    if args.without not in seeds.sets_for(CONFIG):
+        raise ProfileError(f"{args.without!r} is not a training set of {CONFIG}; choose from "
+                           f"{list(seeds.sets_for(CONFIG))}.")
+    cfg = dataclasses.replace(
+        seeds, name=f"probe-data-mix-without-{args.without}", configs=("zero-shot", CONFIG),
+        train_sets=tuple(s for s in seeds.train_sets if s != args.without),
+        dialect_sets=tuple(s for s in seeds.dialect_sets if s != args.without))
+    train_sets = data.load_named_sets(cfg.sets_for(CONFIG), seed=cfg.seeds[0], held_out=cfg.eval_sets)
+    model, _ = train_model(cfg, CONFIG, args.seed, train_sets)
+    eval_sets = {n: data.load_eval_set(n) for n in cfg.eval_sets}
+    table = evaluate_model(model, eval_sets, cfg.dims, profile=cfg.name, config=f"{CONFIG}-without-{args.without}",
+                           seed=args.seed, model=cfg.name, commit="", data_checksum="")
+    table.to_csv(args.out, index=False)
+    print(table.pivot_table(index="dim", columns="task", values="spearman_cosine").round(2).to_string())
+
+
+if __name__ == "__main__":
+    main()
