@@ -18,6 +18,7 @@ from pathlib import Path
 from gatelib import data
 from gatelib.evaluation import evaluate_model
 from gatelib.profiles import ProfileError, load_profile
+from gatelib.provenance import git_commit
 from gatelib.training import train_model
 
 CONFIG = "mnrl-dialects"
@@ -41,7 +42,8 @@ def main(argv=None) -> None:
     model, _ = train_model(cfg, CONFIG, args.seed, train_sets)
     eval_sets = {n: data.load_eval_set(n) for n in cfg.eval_sets}
     table = evaluate_model(model, eval_sets, cfg.dims, profile=cfg.name, config=f"{CONFIG}-without-{args.without}",
-                           seed=args.seed, model=cfg.name, commit="", data_checksum="")
+                           seed=args.seed, model=cfg.name, commit=git_commit(),
+                           data_checksum=data.data_fingerprint(cfg.sets_for(CONFIG) + cfg.eval_sets))
     table.to_csv(args.out, index=False)
     print(table.pivot_table(index="dim", columns="task", values="spearman_cosine").round(2).to_string())
 
