@@ -43,7 +43,8 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     seeds = load_profile("seeds")
-    knob = "-".join([f"scale{args.scale:g}"] + (["gist"] if args.guide else []) + ([f"lr{args.lr:g}"] if args.lr else []))
+    knob = "-".join([f"scale{args.scale:g}"] + (["gist"] if args.guide else [])
+                    + ([f"lr{args.lr:g}"] if args.lr else []))
     training = dataclasses.replace(seeds.training, learning_rate=args.lr or seeds.training.learning_rate)
     cfg = dataclasses.replace(seeds, name=f"probe-knobs-{args.config}-{knob}", configs=("zero-shot", args.config),
                               training=training)

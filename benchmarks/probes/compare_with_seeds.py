@@ -1,0 +1,58 @@
+"""Probe intervals: a probe's trained seeds against a seeds-part config, paired bootstrap over test pairs.
+
+    python benchmarks/probes/compare_with_seeds.py \\
+        --models models/probe-knobs-mnrl-dialects-scale100-gist --config mnrl-dialects \\
+        --label mnrl-dialects-gist --against mnrl-dialects --out results/probes/gist
+
+Scores every ``<models>/<config>-seed<n>/final`` on the seeds profile's eval sets, keeps the
+per-pair cosines (``predictions.csv.gz``), and writes ``comparisons.csv``: ``label − against``
+per test set and dim, from the committed ``results/seeds/predictions.csv.gz`` of ``against``
+(gatelib.significance.paired_bootstrap: all seeds of each side, the same test pairs).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+from sentence_transformers import SentenceTransformer
+
+from gatelib import data
+from gatelib.evaluation import evaluate_model, read_predictions
+from gatelib.profiles import PROJECT_ROOT, load_profile
+from gatelib.provenance import git_commit
+from gatelib.significance import comparison_table
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, required=True, help="a probe's models folder")
+    parser.add_argument("--config", required=True, help="the config the probe trained (its run folders)")
+    parser.add_argument("--label", required=True, help="the probe's name in the tables")
+    parser.add_argument("--against", required=True, help="a config of the seeds part")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    seeds = load_profile("seeds")
+    runs = sorted(args.models.glob(f"{args.config}-seed*/final"))
+    if not runs:
+        raise FileNotFoundError(f"No finished {args.config} runs under {args.models}.")
+    args.out.mkdir(parents=True, exist_ok=True)
+    eval_sets = {n: data.load_eval_set(n) for n in seeds.eval_sets}
+    checksum = data.data_fingerprint(seeds.sets_for(args.against) + seeds.eval_sets)
+    tables = []
+    for run in runs:
+        seed = int(run.parent.name.rsplit("-seed", 1)[1])
+        tables.append(evaluate_model(
+            SentenceTransformer(str(run), device="cpu"), eval_sets, seeds.dims,
+            predictions_csv=args.out / "predictions.csv.gz", profile=f"probe:{args.models.name}",
+            config=args.label, seed=seed, model=args.models.name, commit=git_commit(), data_checksum=checksum))
+    pd.concat(tables).to_csv(args.out / "scores.csv", index=False)
+    predictions = pd.concat([read_predictions(args.out), read_predictions(PROJECT_ROOT / "results" / "seeds")])
+    table = comparison_table(predictions, [(args.label, args.against)], list(seeds.eval_sets), seeds.dims)
+    table.to_csv(args.out / "comparisons.csv", index=False)
+    print(table.round(2).to_string())
+
+
+if __name__ == "__main__":
+    main()
