@@ -8,6 +8,9 @@ Scores every ``<models>/<config>-seed<n>/final`` on the seeds profile's eval set
 per-pair cosines (``predictions.csv.gz``), and writes ``comparisons.csv``: ``label − against``
 per test set and dim, from the committed ``results/seeds/predictions.csv.gz`` of ``against``
 (gatelib.significance.paired_bootstrap: all seeds of each side, the same test pairs).
+
+With ``--soup`` it scores one model instead: the uniform average of the seeds' weights (a "model
+soup", Wortsman et al. 2022, ICML), recorded as seed -1 and compared with all seeds of ``against``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,14 @@ from gatelib.provenance import git_commit
 from gatelib.significance import comparison_table
 
 
+def weight_average(models: list[SentenceTransformer]) -> SentenceTransformer:
+    """The first model with every floating-point weight replaced by the mean over ``models``."""
+    states = [m.state_dict() for m in models]
+    models[0].load_state_dict({k: sum(s[k] for s in states) / len(states) if v.is_floating_point() else v
+                               for k, v in states[0].items()})
+    return models[0]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, required=True, help="a probe's models folder")
@@ -32,6 +43,7 @@ def main(argv=None) -> None:
     parser.add_argument("--label", required=True, help="the probe's name in the tables")
     parser.add_argument("--against", required=True, help="a config of the seeds part")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--soup", action="store_true", help="score the average of the seeds' weights")
     args = parser.parse_args(argv)
     seeds = load_profile("seeds")
     runs = sorted(args.models.glob(f"{args.config}-seed*/final"))
@@ -40,11 +52,14 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     eval_sets = {n: data.load_eval_set(n) for n in seeds.eval_sets}
     checksum = data.data_fingerprint(seeds.sets_for(args.against) + seeds.eval_sets)
+    models = {int(run.parent.name.rsplit("-seed", 1)[1]): SentenceTransformer(str(run), device="cpu")
+              for run in runs}
+    if args.soup:
+        models = {-1: weight_average(list(models.values()))}
     tables = []
-    for run in runs:
-        seed = int(run.parent.name.rsplit("-seed", 1)[1])
+    for seed, model in models.items():
         tables.append(evaluate_model(
-            SentenceTransformer(str(run), device="cpu"), eval_sets, seeds.dims,
+            model, eval_sets, seeds.dims,
             predictions_csv=args.out / "predictions.csv.gz", profile=f"probe:{args.models.name}",
             config=args.label, seed=seed, model=args.models.name, commit=git_commit(), data_checksum=checksum))
     pd.concat(tables).to_csv(args.out / "scores.csv", index=False)
