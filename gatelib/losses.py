@@ -32,6 +32,11 @@ Configs (the ``config`` column of every results row):
   ``MatryoshkaLoss(CoSENT)``, GATE stage 2's scored-pair loss at every Matryoshka dim;
 * ``mnrl-dialects`` — the same data as ``mrl-dialects`` without Matryoshka (MNRL and plain
   CoSENT on the full embedding): the no-Matryoshka control of ``mrl-dialects``.
+* ``mnrl-dialects-guided`` — ``mnrl-dialects`` with the contrastive loss guided: GISTEmbedLoss
+  (Solatorio 2024, arXiv 2402.16829) with the frozen *untrained* model as guide masks every
+  in-batch negative the guide rates above the positive (a likely false negative: NLI premises
+  repeat, paraphrase sets overlap), temperature 0.01 (E5's). The recipe the STS-B dev set chose
+  among the probes of ``book/ideas.md``.
 
 Which loss a dataset gets follows from its columns (:func:`dataset_kind`), so a profile only
 names datasets.
@@ -48,6 +53,7 @@ from sentence_transformers.sentence_transformer.losses import (
     CoSENTLoss,
     CosineSimilarityLoss,
     EmbedDistillLoss,
+    GISTEmbedLoss,
     MatryoshkaLoss,
     MultipleNegativesRankingLoss,
     SoftmaxLoss,
@@ -59,7 +65,7 @@ from gatelib.profiles import ProfileError, check_matryoshka_dims
 
 UNTRAINED = "zero-shot"
 TRAINED_CONFIGS = ("mnrl", "mrl", "hybrid-paper", "hybrid-triplet", "mrl-distill", "mrl-mined", "mrl-bilingual",
-                   "mrl-dialects", "mnrl-dialects")
+                   "mrl-dialects", "mnrl-dialects", "mnrl-dialects-guided")
 CONFIGS = (UNTRAINED, *TRAINED_CONFIGS)
 #: Configs that continue from another config's model of the same seed (GATE §3.2.2).
 STARTS_FROM = {"hybrid-paper": "mrl"}
@@ -67,9 +73,11 @@ STARTS_FROM = {"hybrid-paper": "mrl"}
 #: to. A Matryoshka recipe is also measured against its same-data control without Matryoshka.
 COMPARED_WITH = {"mrl": ("mnrl",), "hybrid-paper": ("mrl",), "hybrid-triplet": ("mrl",), "mrl-distill": ("mrl",),
                  "mrl-mined": ("mrl",), "mrl-bilingual": ("mrl",), "mrl-dialects": ("mrl", "mnrl-dialects"),
-                 "mnrl-dialects": ("mnrl",)}
+                 "mnrl-dialects": ("mnrl",), "mnrl-dialects-guided": ("mnrl-dialects",)}
 #: Configs that train the full embedding only (no Matryoshka).
-FULL_DIM_ONLY = ("mnrl", "mnrl-dialects")
+FULL_DIM_ONLY = ("mnrl", "mnrl-dialects", "mnrl-dialects-guided")
+#: Configs whose contrastive loss is guided by the frozen untrained model (GISTEmbedLoss).
+GUIDED = ("mnrl-dialects-guided",)
 STS_LOSSES = ("cosent", "cosine")
 
 #: Columns that identify what a dataset is for (sentence-transformers column conventions).
@@ -100,6 +108,15 @@ def contrastive_loss(model: SentenceTransformer, mini_batch_size: int | None = N
     if mini_batch_size:
         return CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size)
     return MultipleNegativesRankingLoss(model)
+
+
+def guided_contrastive_loss(model: SentenceTransformer, guide: SentenceTransformer,
+                            temperature: float = 0.01) -> GISTEmbedLoss:
+    """MNRL whose in-batch negatives are masked where ``guide`` rates them above the positive
+    (GISTEmbed, Solatorio 2024, arXiv 2402.16829); ``guide`` is frozen (embedded without gradients)."""
+    if guide is model:
+        raise ValueError("The guide must be a separate, frozen model (the untrained base model), not the one trained.")
+    return GISTEmbedLoss(model, guide, temperature=temperature)
 
 
 def matryoshka_loss(
@@ -139,8 +156,11 @@ def build_losses(
     mini_batch_size: int | None = None,
     sts: str = "cosent",
     matryoshka_sts: bool = False,
+    guide: SentenceTransformer | None = None,
 ) -> tuple[dict[str, Dataset], dict[str, nn.Module]]:
     """The datasets and one loss per dataset for a trained ``config`` (ST multi-dataset training).
+
+    ``guide`` (the frozen untrained model) is required by the :data:`GUIDED` configs and refused by the others.
 
     ``hybrid-triplet`` trains each triplet set twice, under ``<name>`` (MRL over MNRL) and
     ``<name>+triplet`` (MRL over TripletLoss), so both losses see the same triplets.
@@ -150,7 +170,11 @@ def build_losses(
     allowed = {"mnrl": {"contrastive"}, "mrl": {"contrastive"}, "hybrid-triplet": {"contrastive"},
                "mrl-mined": {"contrastive"}, "mrl-bilingual": {"contrastive"},
                "mrl-distill": {"contrastive", "parallel"}, "hybrid-paper": {"nli", "scored"},
-               "mrl-dialects": {"contrastive", "scored"}, "mnrl-dialects": {"contrastive", "scored"}}[config]
+               "mrl-dialects": {"contrastive", "scored"}, "mnrl-dialects": {"contrastive", "scored"},
+               "mnrl-dialects-guided": {"contrastive", "scored"}}[config]
+    if (guide is not None) != (config in GUIDED):
+        raise ProfileError(f"{config} {'needs' if config in GUIDED else 'takes no'} guide model; "
+                           f"guided configs: {list(GUIDED)}.")
     out_sets, out_losses = {}, {}
     for name, dataset in datasets.items():
         kind = dataset_kind(dataset)
@@ -158,8 +182,12 @@ def build_losses(
             raise ProfileError(f"{config} cannot train on {name} ({kind} data); it takes {sorted(allowed)} data.")
         out_sets[name] = dataset
         if kind == "contrastive":
-            out_losses[name] = (contrastive_loss(model, mini_batch_size) if config in FULL_DIM_ONLY
-                                else matryoshka_loss(model, dims, mini_batch_size))
+            if config in GUIDED:
+                out_losses[name] = guided_contrastive_loss(model, guide)
+            elif config in FULL_DIM_ONLY:
+                out_losses[name] = contrastive_loss(model, mini_batch_size)
+            else:
+                out_losses[name] = matryoshka_loss(model, dims, mini_batch_size)
             if config == "hybrid-triplet" and "negative" in dataset.column_names:
                 out_sets[f"{name}+triplet"] = dataset
                 out_losses[f"{name}+triplet"] = matryoshka_loss(model, dims, inner=TripletLoss(model))
@@ -170,7 +198,7 @@ def build_losses(
             out_losses[name] = distillation_loss(model, dims)
         elif kind == "nli":
             out_losses[name] = nli_loss(model)
-        else:  # scored pairs: mrl-dialects trains every dim, mnrl-dialects the full one; stage 2 only if asked
+        else:  # scored pairs: mrl-dialects trains every dim, mnrl-dialects(-guided) the full one; stage 2 only if asked
             loss = sts_loss(model, sts)
             wrap = config == "mrl-dialects" or (matryoshka_sts and config == "hybrid-paper")
             out_losses[name] = matryoshka_loss(model, dims, inner=loss) if wrap else loss

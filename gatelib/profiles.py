@@ -90,15 +90,15 @@ class Profile:
     def sets_for(self, config: str) -> tuple[str, ...]:
         """The training sets a config uses: ``stage2_sets`` for ``hybrid-paper``, ``train_sets``
         plus ``parallel_sets`` for ``mrl-distill``, ``train_sets`` plus ``english_sets`` for
-        ``mrl-bilingual``, ``train_sets`` plus ``dialect_sets`` for ``mrl-dialects`` and its control
-        ``mnrl-dialects``, ``train_sets`` otherwise."""
+        ``mrl-bilingual``, ``train_sets`` plus ``dialect_sets`` for ``mrl-dialects``, its control
+        ``mnrl-dialects`` and ``mnrl-dialects-guided``, ``train_sets`` otherwise."""
         if config == "hybrid-paper":
             return self.stage2_sets
         if config == "mrl-distill":
             return self.train_sets + self.parallel_sets
         if config == "mrl-bilingual":
             return self.train_sets + self.english_sets
-        if config in ("mrl-dialects", "mnrl-dialects"):
+        if config in ("mrl-dialects", "mnrl-dialects", "mnrl-dialects-guided"):
             return self.train_sets + self.dialect_sets
         return self.train_sets
 
@@ -179,7 +179,7 @@ def _check_recipes(profile: Profile, where: str) -> None:
         raise ProfileError(f"{where}: sts_loss {profile.sts_loss!r}; choose one of {list(STS_LOSSES)}.")
     for config, key in (("hybrid-paper", "stage2_sets"), ("mrl-distill", "parallel_sets"),
                         ("mrl-bilingual", "english_sets"), ("mrl-dialects", "dialect_sets"),
-                        ("mnrl-dialects", "dialect_sets")):
+                        ("mnrl-dialects", "dialect_sets"), ("mnrl-dialects-guided", "dialect_sets")):
         if config in profile.configs and not getattr(profile, key):
             raise ProfileError(f"{where}: config {config} needs {key}.")
     if "hybrid-paper" in profile.configs and "mrl" not in profile.configs:

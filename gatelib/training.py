@@ -40,7 +40,7 @@ from sentence_transformers.util import mine_hard_negatives
 from tqdm.std import tqdm
 from transformers import PrinterCallback, TrainerCallback, set_seed
 
-from gatelib.losses import STARTS_FROM, build_losses, dataset_kind
+from gatelib.losses import GUIDED, STARTS_FROM, build_losses, dataset_kind
 from gatelib.models import load_base_model
 from gatelib.profiles import Profile
 
@@ -233,10 +233,13 @@ def train_model(
                       for n, ds in train_datasets.items()}
     if config == "mrl-mined":  # the untrained model mines the negatives
         train_datasets = add_mined_negatives(train_datasets, model)
+    # GISTEmbed's guide: a second, frozen copy of the untrained model (never handed to the optimizer).
+    guide = (load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
+             if config in GUIDED else None)
     set_seed(seed)
     train_datasets, losses = build_losses(
         config, model, train_datasets, profile.matryoshka_dims, mini_batch_size=recipe.mini_batch_size,
-        sts=profile.sts_loss, matryoshka_sts=profile.matryoshka_sts)
+        sts=profile.sts_loss, matryoshka_sts=profile.matryoshka_sts, guide=guide)
     on_gpu = device.startswith("cuda")
     use_bf16 = on_gpu and torch.cuda.is_bf16_supported()
     fast = on_gpu and gpu_speedups

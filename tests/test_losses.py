@@ -6,6 +6,7 @@ from sentence_transformers.sentence_transformer.losses import (
     CoSENTLoss,
     CosineSimilarityLoss,
     EmbedDistillLoss,
+    GISTEmbedLoss,
     MatryoshkaLoss,
     MultipleNegativesRankingLoss,
     SoftmaxLoss,
@@ -111,6 +112,7 @@ def test_every_config_is_compared_with_a_config_that_exists():
     assert set(COMPARED_WITH) == set(TRAINED_CONFIGS) - {"mnrl"}  # mnrl is the control of mrl
     assert {b for bs in COMPARED_WITH.values() for b in bs} <= set(CONFIGS)
     assert COMPARED_WITH["mrl-dialects"] == ("mrl", "mnrl-dialects")  # its one change, and MRL vs its control
+    assert COMPARED_WITH["mnrl-dialects-guided"] == ("mnrl-dialects",)  # the guide is its one change
 
 
 def test_dialect_recipe_is_mrl_plus_matryoshka_cosent_on_scored_pairs(tiny):
@@ -129,3 +131,18 @@ def test_dialect_control_is_the_same_data_without_matryoshka(tiny):
     assert set(sets) == {"t", "dialect"}
     assert type(losses["t"]) is MultipleNegativesRankingLoss
     assert type(losses["dialect"]) is CoSENTLoss
+
+
+def test_guided_control_masks_negatives_with_a_separate_frozen_guide(tiny, tiny_encoder_path):
+    guide = SentenceTransformer(str(tiny_encoder_path), device="cpu")
+    sets, losses = build_losses("mnrl-dialects-guided", tiny, {"t": TRIPLETS, "dialect": SCORED}, (32, 16),
+                                guide=guide)
+    assert set(sets) == {"t", "dialect"}
+    assert type(losses["t"]) is GISTEmbedLoss and losses["t"].guide is guide and losses["t"].temperature == 0.01
+    assert type(losses["dialect"]) is CoSENTLoss  # the control's scored-pair loss, full embedding only
+    with pytest.raises(ProfileError, match="mnrl-dialects-guided needs guide model"):
+        build_losses("mnrl-dialects-guided", tiny, {"t": TRIPLETS}, (32,))
+    with pytest.raises(ProfileError, match="mnrl-dialects takes no guide model"):
+        build_losses("mnrl-dialects", tiny, {"t": TRIPLETS}, (32,), guide=guide)
+    with pytest.raises(ValueError, match="separate, frozen model"):
+        build_losses("mnrl-dialects-guided", tiny, {"t": TRIPLETS}, (32,), guide=tiny)

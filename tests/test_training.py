@@ -1,5 +1,6 @@
 """Training: determinism, seeds, resume after an interruption (CPU, tiny encoder)."""
 
+import math
 import numpy as np
 from datasets import Dataset
 import pytest
@@ -232,3 +233,16 @@ def test_a_run_on_scored_pairs_records_its_sts_loss(tiny_profile, toy_triplets, 
     # another scored-pair loss is another run: trained again, not loaded from the CoSENT one
     train_model(dataclasses.replace(tiny_profile, sts_loss="cosine"), "mnrl-dialects", 0, sets)
     assert '"sts_loss": "cosine"' in (run_dir(tiny_profile, "mnrl-dialects", 0) / "recipe.json").read_text()
+
+
+def test_the_guided_recipe_trains_and_leaves_the_unguided_run_alone(tiny_profile, toy_triplets, toy_sts):
+    import dataclasses
+
+    tiny_profile = dataclasses.replace(tiny_profile, dialect_sets=("dialect",))
+    sets = {"t": toy_triplets, "dialect": toy_sts}
+    plain, _ = train_model(tiny_profile, "mnrl-dialects", 0, sets)
+    guided, history = train_model(tiny_profile, "mnrl-dialects-guided", 0, sets)
+    assert '"config": "mnrl-dialects-guided"' in (run_dir(tiny_profile, "mnrl-dialects-guided", 0) / "recipe.json").read_text()
+    assert all(math.isfinite(row["loss"]) for row in history if "loss" in row)
+    texts = toy_sentences(8)
+    assert not np.allclose(plain.encode(texts), guided.encode(texts))  # another loss, another model

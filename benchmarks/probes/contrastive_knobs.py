@@ -5,7 +5,8 @@
     python benchmarks/probes/contrastive_knobs.py --lr 5e-5 --seed 0 --out /tmp/lr5e-5.csv
 
 The seeds profile's ``mnrl-dialects`` recipe (or ``--config``) with one knob of its contrastive
-loss changed, everything else as in the seeds part:
+loss changed, everything else as in the seeds part (``--config mnrl-dialects --guide --scale 100`` is
+the recipe that became the config ``mnrl-dialects-guided``):
 
 * ``--scale``: MNRL's logit scale (the library's and GATE's 20 is a temperature of 0.05; E5 was
   pre-trained with 0.01, scale 100, so its cosines sit in a narrow band that scale 20 stretches);
@@ -30,7 +31,7 @@ from gatelib.models import load_base_model
 from gatelib.profiles import load_profile
 from gatelib.provenance import git_commit
 from gatelib.training import resolve_device, train_model
-from sentence_transformers.sentence_transformer.losses import GISTEmbedLoss, MultipleNegativesRankingLoss
+from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
 
 def main(argv=None) -> None:
@@ -51,7 +52,7 @@ def main(argv=None) -> None:
     if args.guide:
         guide = load_base_model(cfg.base_model, device=resolve_device(cfg.device),
                                 max_seq_length=training.max_seq_length)
-        gatelib.losses.contrastive_loss = lambda model, mini_batch_size=None: GISTEmbedLoss(
+        gatelib.losses.contrastive_loss = lambda model, mini_batch_size=None: gatelib.losses.guided_contrastive_loss(
             model, guide, temperature=1 / args.scale)
     else:
         gatelib.losses.contrastive_loss = lambda model, mini_batch_size=None: MultipleNegativesRankingLoss(
