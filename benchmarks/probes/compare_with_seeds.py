@@ -44,7 +44,8 @@ def main(argv=None) -> None:
     parser.add_argument("--models", type=Path, required=True, help="a probe's models folder")
     parser.add_argument("--config", required=True, help="the config the probe trained (its run folders)")
     parser.add_argument("--label", required=True, help="the probe's name in the tables")
-    parser.add_argument("--against", required=True, help="a config of the seeds part (or of --against-from)")
+    parser.add_argument("--against", required=True, nargs="+",
+                        help="configs of the seeds part (or of --against-from)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--soup", action="store_true", help="score the average of the seeds' weights")
     parser.add_argument("--against-from", type=Path, action="append", default=[],
@@ -56,8 +57,9 @@ def main(argv=None) -> None:
         raise FileNotFoundError(f"No finished {args.config} runs under {args.models}.")
     sources = [PROJECT_ROOT / "results" / "seeds", *args.against_from]
     reference = pd.concat([read_predictions(folder) for folder in sources])
-    if args.against not in set(reference.config):
-        raise ValueError(f"No predictions of {args.against!r} in {[str(f) for f in sources]}.")
+    missing = [c for c in args.against if c not in set(reference.config)]
+    if missing:
+        raise ValueError(f"No predictions of {missing} in {[str(f) for f in sources]}.")
     args.out.mkdir(parents=True, exist_ok=True)
     eval_sets = {n: data.load_eval_set(n) for n in seeds.eval_sets}
     checksum = data.data_fingerprint(seeds.sets_for(args.config) + seeds.eval_sets)
@@ -73,7 +75,7 @@ def main(argv=None) -> None:
             config=args.label, seed=seed, model=args.models.name, commit=git_commit(), data_checksum=checksum))
     pd.concat(tables).to_csv(args.out / "scores.csv", index=False)
     predictions = pd.concat([read_predictions(args.out), reference])
-    table = comparison_table(predictions, [(args.label, args.against)], list(seeds.eval_sets), seeds.dims)
+    table = comparison_table(predictions, [(args.label, c) for c in args.against], list(seeds.eval_sets), seeds.dims)
     table.to_csv(args.out / "comparisons.csv", index=False)
     print(table.round(2).to_string())
 
