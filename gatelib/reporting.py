@@ -7,13 +7,16 @@ labelled *reported*, numbers computed here *measured*.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 from matplotlib.ticker import ScalarFormatter
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
 
-from gatelib.evaluation import read_scores  # noqa: F401  (the notebooks read tables from here)
+from gatelib.evaluation import read_results_csv, read_scores  # noqa: F401  (the notebooks read tables from here)
+from gatelib.profiles import PROJECT_ROOT
 from gatelib.significance import seed_summary
 
 # GATE Table 3 (§4.2), as printed: STS17 ar-ar, STS22 ar, STS22-v2 ar at each model's full dim.
@@ -130,6 +133,8 @@ def training_time_table(histories: list[dict]) -> pd.DataFrame:
 
 def provenance_of(scores: pd.DataFrame) -> str:
     """Provenance of a scores table: profiles, seeds, commits, data checksums and hardware."""
+    if scores.empty:
+        return "no scores"
     parts = []
     for column, label in [("profile", "profile"), ("seed", "seeds"), ("commit", "commit"),
                           ("data_checksum", "data=sha256"), ("hardware", "hardware")]:
@@ -309,6 +314,15 @@ def seeds_table(summary: pd.DataFrame, task: str) -> pd.DataFrame:
     return _cells_by_dim(rows.assign(cell=cell), "config")
 
 
+def seeds_table_by_task(summary: pd.DataFrame, tasks, dims) -> pd.DataFrame:
+    """:func:`seeds_table` for several tasks at ``dims``, one row per config and task."""
+    rows = summary[summary.task.isin(tasks) & summary.dim.isin(dims)]
+    cell = rows.apply(lambda r: f"{r['mean']:.2f} ± {r['std']:.2f} (n={r.seeds})", axis=1)
+    order = {t: i for i, t in enumerate(tasks)}
+    rows = rows.assign(cell=cell, row=rows.config + " (" + rows.task + ")", order=rows.task.map(order))
+    return _cells_by_dim(rows.sort_values(["order", "config"], kind="stable"), "row").rename(columns={"row": "config (task)"})
+
+
 def _cells_by_dim(rows: pd.DataFrame, index: str) -> pd.DataFrame:
     """Formatted ``cell`` strings as a wide table: one row per ``index``, largest dim first."""
     wide = rows.pivot_table(index=index, columns="dim", values="cell", aggfunc="first", sort=False)
@@ -345,3 +359,76 @@ def overlap_effect_table(effect: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"task": effect.task, "config": effect.config, "pairs": effect.n_pairs,
                          "ρ(overlap, residual)": effect.apply(cell, axis=1, name="spearman"),
                          "partial ρ given gold": effect.apply(cell, axis=1, name="partial")})
+
+
+# --------------------------------------------------------------------------- probes
+
+#: Where ``benchmarks/probes/`` scripts write their scores (one seed: ``<name>.csv``; several
+#: seeds with paired-bootstrap comparisons: ``<name>/scores.csv`` and ``<name>/comparisons.csv``).
+PROBES_DIR = PROJECT_ROOT / "results" / "probes"
+#: The cells of a probe table (book/ideas.md): the goal's test and the dev set at three dims,
+#: the other tests at full size.
+PROBE_CELLS = (("sts17-ar-ar", (384, 64, 32)), ("stsb-ar-mt", (384, 64, 32)), ("semrel-arq-test", (384,)),
+               ("semrel-ary-test", (384,)), ("sts17-en-ar", (384,)))
+
+
+def _probe_file(name: str, file: str | None = None) -> Path:
+    path = PROBES_DIR / name / file if file else PROBES_DIR / f"{name}.csv"
+    if not path.is_file():
+        made_by = "compare_with_seeds.py" if file else "its script in benchmarks/probes/"
+        shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+        raise FileNotFoundError(f"No probe results {shown}: run {made_by} "
+                                f"first, or remove {name!r} from the profile's probes.")
+    return path
+
+
+def read_probe_scores(names) -> pd.DataFrame:
+    """Scores of probe runs in one table: ``results/probes/<name>.csv``, or the
+    ``<name>/scores.csv`` of a multi-seed probe (to pair each of its seeds with the baseline's)."""
+    frames = [read_results_csv(_probe_file(n, "scores.csv") if (PROBES_DIR / n).is_dir() else _probe_file(n))
+              for n in names]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["profile", "config", "seed", "task", "dim", "spearman_cosine"])
+
+
+def read_probe_comparisons(names) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scores and paired-bootstrap comparisons of multi-seed probes, ``results/probes/<name>/``."""
+    if not names:
+        return read_probe_scores(()), pd.DataFrame(columns=["a", "b", "task", "dim", "difference", "ci_low",
+                                                            "ci_high", "excludes_zero"])
+    scores = [read_results_csv(_probe_file(n, "scores.csv")) for n in names]
+    comparisons = [pd.read_csv(_probe_file(n, "comparisons.csv")) for n in names]
+    return pd.concat(scores, ignore_index=True), pd.concat(comparisons, ignore_index=True)
+
+
+def read_baseline_scores(baseline: str) -> pd.DataFrame:
+    """The scores of ``<profile>/<config>`` (a profile's ``probe_baseline``), every seed."""
+    if not baseline:
+        return read_probe_scores(())
+    profile, config = baseline.split("/")
+    scores = read_scores(PROJECT_ROOT / "results" / profile)
+    rows = scores[(scores.profile == profile) & (scores.config == config)]
+    if rows.empty:
+        raise ValueError(f"results/{profile}/scores.csv has no config {config!r} to compare probes with.")
+    return rows
+
+
+def probe_difference_table(probes: pd.DataFrame, baseline: pd.DataFrame, cells=PROBE_CELLS) -> pd.DataFrame:
+    """Each probe run minus the baseline model of the same seed, Spearman × 100.
+
+    One row per probe (config, seed); one column per task of ``cells``, holding the differences at
+    its dims as ``a / b / c``. A probe whose seed the baseline lacks is an error, not a blank.
+    """
+    columns = ["probe", "seed"] + [f"{task} {' / '.join(map(str, dims))}" for task, dims in cells]
+    if probes.empty:
+        return pd.DataFrame(columns=columns)
+    base = baseline.set_index(["seed", "task", "dim"]).spearman_cosine
+    rows = []
+    for (config, seed), run in probes.groupby(["config", "seed"], sort=False):
+        score = run.set_index(["task", "dim"]).spearman_cosine
+        missing = [(seed, t, d) for t, dims in cells for d in dims if (seed, t, d) not in base.index]
+        if missing:
+            raise ValueError(f"The baseline has no score for {missing[:3]}: cannot compare probe {config}.")
+        rows.append([config, seed] + [" / ".join(f"{score[(t, d)] - base[(seed, t, d)]:+.2f}" for d in dims)
+                                      for t, dims in cells])
+    return pd.DataFrame(rows, columns=columns)

@@ -148,3 +148,23 @@ def test_dialect_recipe_adds_the_semrel_training_splits():
     assert seeds.sets_for("mrl-dialects") == seeds.train_sets + ("semrel-arq-train", "semrel-ary-train")
     assert seeds.sets_for("mnrl-dialects") == seeds.sets_for("mrl-dialects")  # the control: same data
     assert {"semrel-arq-test", "semrel-ary-test"} <= set(seeds.eval_sets)  # trained on train, scored on test
+
+
+def test_probes_need_a_baseline_named_profile_slash_config(tmp_path, monkeypatch):
+    from gatelib import profiles
+
+    body = ("description: x\nbase_model: m\nmatryoshka_dims: [32]\ntrain_sets: [t]\neval_sets: [e]\n"
+            "configs: [mrl]\nseeds: [0]\nprobes: [knobs-scale100]\n")
+    monkeypatch.setattr(profiles, "PARAMS_DIR", tmp_path)
+    (tmp_path / "x.yaml").write_text(body)
+    with pytest.raises(ProfileError, match="probe_baseline as <profile>/<config>"):
+        load_profile("x")
+    (tmp_path / "x.yaml").write_text(body + "probe_baseline: seeds/mnrl-dialects\n")
+    assert load_profile("x").probes == ("knobs-scale100",)
+
+
+def test_only_the_ideas_profile_shows_probes():
+    for name in ("smoke", "offline", "seeds", "grid", "paper"):
+        assert not load_profile(name).probes and not load_profile(name).probe_comparisons
+    ideas = load_profile("ideas")
+    assert ideas.probe_baseline == "seeds/mnrl-dialects" and ideas.probes and ideas.probe_comparisons

@@ -74,3 +74,44 @@ def test_history_keeps_loss_rows_and_time_table_keeps_totals():
     assert table.to_dict("records") == [{"run": "mrl seed 0", "steps": 20, "seconds": 4.0, "examples/s": 320.0}]
     assert reporting.training_time_table(histories[:2]).empty  # no totals at all
     assert reporting.history_frame([{"step": 2, "train_runtime": 1.0, "run": "x"}]).empty  # too short to log a loss
+
+
+def _probe_rows(config, seed, offset):
+    return [{"profile": "p", "config": config, "seed": seed, "task": task, "dim": dim,
+             "spearman_cosine": 70.0 + offset + dim / 100, "commit": "abc", "data_checksum": "d"}
+            for task, dims in reporting.PROBE_CELLS for dim in dims]
+
+
+def test_probe_differences_pair_each_probe_with_the_same_seed_of_the_baseline():
+    baseline = pd.DataFrame(_probe_rows("base", 0, 0.0) + _probe_rows("base", 1, 1.0))
+    probes = pd.DataFrame(_probe_rows("knob", 1, 0.5) + _probe_rows("other", 0, -2.0))
+    table = reporting.probe_difference_table(probes, baseline).set_index("probe")
+    assert table.loc["knob", "sts17-ar-ar 384 / 64 / 32"] == "-0.50 / -0.50 / -0.50"  # seed 1: 70.5 vs 71
+    assert table.loc["other", "sts17-en-ar 384"] == "-2.00"
+    assert list(table.seed) == [1, 0]
+    with pytest.raises(ValueError, match="no score for"):
+        reporting.probe_difference_table(pd.DataFrame(_probe_rows("knob", 2, 0.0)), baseline)
+
+
+def test_probe_tables_are_empty_for_a_profile_without_probes():
+    assert reporting.probe_difference_table(reporting.read_probe_scores(()), reporting.read_baseline_scores("")).empty
+    scores, comparisons = reporting.read_probe_comparisons(())
+    assert scores.empty and comparisons.empty and reporting.ci_table(comparisons).empty
+    assert reporting.provenance_of(scores) == "no scores"
+
+
+def test_missing_probe_results_name_the_script_that_writes_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(reporting, "PROBES_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="benchmarks/probes"):
+        reporting.read_probe_scores(["knobs-nothing"])
+    (tmp_path / "study").mkdir()
+    with pytest.raises(FileNotFoundError, match="compare_with_seeds.py"):
+        reporting.read_probe_comparisons(["study"])
+
+
+def test_seeds_table_by_task_keeps_the_task_order():
+    summary = pd.DataFrame({"config": ["a", "a", "b"], "task": ["y", "x", "x"], "dim": [64, 64, 64],
+                            "mean": [1.0, 2.0, 3.0], "std": [0.0, 0.1, 0.2], "seeds": [3, 3, 1]})
+    table = reporting.seeds_table_by_task(summary, ["y", "x"], (64,))
+    assert list(table["config (task)"]) == ["a (y)", "a (x)", "b (x)"]
+    assert table.loc[2, "64 dims"] == "3.00 ± 0.20 (n=1)"

@@ -2,13 +2,16 @@
 
     python benchmarks/probes/data_mix.py --without q2q-pairs --seed 0 --out /tmp/mix-no-q2q.csv
     python benchmarks/probes/data_mix.py --with sick-pairs --seed 0 --out /tmp/mix-sick-pairs.csv
+    python benchmarks/probes/data_mix.py --replace q2q-pairs q2q-triplets --seed 0 --out /tmp/mix-q2q-triplets.csv
 
 The seeds profile's ``mnrl-dialects`` recipe (the best full-size model of the seeds part) trained
 without one of its sets — ``xnli-triplets``, ``q2q-pairs``, ``sick-entailment`` or a dialect
 split — with everything else unchanged: the data-mix question the issue asks to settle on the
 dev set (STS-B, machine-translated), with every test set reported beside it. ``--with`` adds a
 bundled training set instead (scored pairs get CoSENT, triplets or pairs MNRL; never the dev set
-``stsb-ar-scored``). Models go to ``models/probe-data-mix-{without,with}-<set>/``.
+``stsb-ar-scored``); ``--replace OLD NEW`` trains NEW in OLD's place (e.g. the Q2Q pairs with
+a labelled non-paraphrase of the anchor as hard negative). Models go to
+``models/probe-data-mix-<change>/``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ def main(argv=None) -> None:
     change = parser.add_mutually_exclusive_group(required=True)
     change.add_argument("--without", help="the training set to leave out")
     change.add_argument("--with", dest="added", help="a bundled training set to add")
+    change.add_argument("--replace", nargs=2, metavar=("OLD", "NEW"), help="train NEW in OLD's place")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -43,6 +47,16 @@ def main(argv=None) -> None:
         change = f"without-{args.without}"
         train_sets = tuple(s for s in seeds.train_sets if s != args.without)
         dialect_sets = tuple(s for s in seeds.dialect_sets if s != args.without)
+    elif args.replace is not None:
+        old, new = args.replace
+        kinds = {s: dataset_kind(data.load_train_set(s)) for s in (old, new)} if old in seeds.train_sets \
+            and new in data.TRAIN_SETS and new not in seeds.sets_for(CONFIG) + ("stsb-ar-scored",) else {}
+        if not kinds or kinds[old] != kinds[new]:
+            raise ProfileError(f"--replace {old} {new}: OLD must be one of {list(seeds.train_sets)} and NEW "
+                               f"a bundled set of the same kind that {CONFIG} does not train on.")
+        change = f"{new}-for-{old}"
+        train_sets = tuple(new if s == old else s for s in seeds.train_sets)
+        dialect_sets = seeds.dialect_sets
     else:
         kinds = {s: dataset_kind(data.load_train_set(s)) for s in data.TRAIN_SETS
                  if s not in seeds.sets_for(CONFIG) and s != "stsb-ar-scored"}
