@@ -54,10 +54,13 @@ _HUB_TASK_COLUMNS = {"mteb-sts22": "sts22-ar", "mteb-sts22-v2": "sts22-v2-ar"}
 sns.set_theme(context="notebook", style="whitegrid")
 
 
-def markdown_table(table: pd.DataFrame, floatfmt: str = ".2f") -> Markdown:
-    """Render a DataFrame as a GitHub pipe table (shown as a real table in the book); empty cells as –."""
+def markdown_table(table: pd.DataFrame, floatfmt: str = ".2f", as_text: bool = False) -> Markdown:
+    """Render a DataFrame as a GitHub pipe table (shown as a real table in the book); empty cells as –.
+
+    ``as_text`` keeps every cell as written (a signed difference such as ``+1.00`` stays signed).
+    """
     cells = table.astype(object).where(table.notna(), None)
-    return Markdown(cells.to_markdown(index=False, floatfmt=floatfmt, missingval="–"))
+    return Markdown(cells.to_markdown(index=False, floatfmt=floatfmt, missingval="–", disable_numparse=as_text))
 
 
 def dims_table(scores: pd.DataFrame, task: str, metric: str = "spearman_cosine") -> pd.DataFrame:

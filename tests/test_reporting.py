@@ -115,3 +115,9 @@ def test_seeds_table_by_task_keeps_the_task_order():
     table = reporting.seeds_table_by_task(summary, ["y", "x"], (64,))
     assert list(table["config (task)"]) == ["a (y)", "a (x)", "b (x)"]
     assert table.loc[2, "64 dims"] == "3.00 ± 0.20 (n=1)"
+
+
+def test_markdown_table_as_text_keeps_signed_differences():
+    table = pd.DataFrame({"probe": ["a"], "384": ["+1.00"]})
+    assert "+1.00" in reporting.markdown_table(table, as_text=True).data
+    assert "+1.00" not in reporting.markdown_table(table).data
