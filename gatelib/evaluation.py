@@ -108,10 +108,24 @@ def sts_scores(left: np.ndarray, right: np.ndarray, gold: Sequence[float],
 
 
 def hardware() -> str:
-    """The device that produced a number, e.g. ``cpu:x86_64 2 cores`` or ``cuda:NVIDIA H200``."""
+    """The device that produced a number, e.g. ``cuda:NVIDIA H200`` or
+    ``cpu:x86_64 2 cores AMD EPYC AVX512``: on a CPU the processor's name and the vector
+    instruction set PyTorch's kernels use, since trained weights differ in the last bits
+    between kernel paths (see the README's reproducibility section)."""
     if torch.cuda.is_available():
         return f"cuda:{torch.cuda.get_device_name(0)}"
-    return f"cpu:{platform.machine()} {os.cpu_count()} cores"
+    return f"cpu:{platform.machine()} {os.cpu_count()} cores {_cpu_name()} {torch.backends.cpu.get_cpu_capability()}"
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def evaluate_model(encoder: SentenceTransformer, eval_sets: dict[str, Dataset], dims: Sequence[int],

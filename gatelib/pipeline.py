@@ -17,13 +17,16 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 import papermill
+from traitlets.config import Config
 
 from gatelib.profiles import PROJECT_ROOT, ProfileError, load_profile
+from gatelib.provenance import git_commit, stamp_notebook
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 NOTEBOOKS = ("01_data", "02_training", "03_truncation", "04_benchmarks", "05_error_analysis")
@@ -64,17 +67,30 @@ def run_notebooks(profile: str, out_dir: Path, notebooks=NOTEBOOKS, parameters: 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = []
+    commit = git_commit()  # every notebook of one run is stamped with the commit it started from
     for source in sources:
         target = out_dir / source.name
         start = time.perf_counter()
-        papermill.execute_notebook(
-            str(source), str(target), parameters=given[source], kernel_name="python3",
-            cwd=str(NOTEBOOK_DIR), progress_bar=False, request_save_on_cell_execute=True,
-        )
+        with tempfile.TemporaryDirectory(prefix="gatelib-kernel-") as sockets:
+            papermill.execute_notebook(
+                str(source), str(target), parameters=given[source], kernel_name="python3",
+                cwd=str(NOTEBOOK_DIR), progress_bar=False, request_save_on_cell_execute=True,
+                config=_local_socket_kernel(sockets),
+            )
         _relative_paths_in_metadata(target)
+        stamp_notebook(target, source, commit)
         logger.info("%s done in %.0f s", source.name, time.perf_counter() - start)
         executed.append(target)
     return executed
+
+
+def _local_socket_kernel(folder: str) -> Config:
+    """Kernel settings: talk over Unix sockets in ``folder`` (IPC), not unencrypted TCP ports.
+
+    With jupyter_client's default TCP transport every kernel warns that its traffic is plain
+    text on localhost ports; IPC sockets are files only this user can open.
+    """
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}})
 
 
 def _relative_paths_in_metadata(notebook: Path) -> None:

@@ -1,11 +1,31 @@
-"""Provenance tags carried by every results row and figure: profile, seed, commit, data."""
+"""Provenance tags carried by every results row, figure and executed notebook.
+
+Rows and figures carry profile, seed, commit and data checksum. An executed notebook carries,
+in its metadata under ``gate``, the digest of the source notebook it ran from and the commit:
+``python -m gatelib.provenance`` (and the test suite) refuse a rendered chapter whose source
+in ``notebooks/`` has changed since it was executed.
+"""
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import json
 import os
 import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
 
 from gatelib.profiles import PROJECT_ROOT
+
+#: Notebook metadata key of the provenance stamp.
+NOTEBOOK_KEY = "gate"
+#: Where the executed notebooks live: the book's chapters and the smoke notebooks nbval runs.
+EXECUTED_NOTEBOOKS = ("book/*/*.ipynb", "tests/notebooks/*.ipynb")
+#: Folders whose uncommitted changes make a result ``+dirty``.
+TRACKED_SOURCES = ("gatelib", "params", "data", "notebooks")
 
 
 def git_commit() -> str:
@@ -22,7 +42,7 @@ def git_commit() -> str:
             text=True, check=True, timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "gatelib", "params", "data"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", *TRACKED_SOURCES],
             cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, timeout=10,
         ).stdout.strip()
         return sha + ("+dirty" if dirty else "")
@@ -34,3 +54,83 @@ def provenance_line(profile: str, seeds, data_checksum: str, commit: str | None 
     """One line for captions: ``profile=… seeds=… commit=… data=sha256:…``."""
     seeds = ",".join(str(s) for s in seeds) if not isinstance(seeds, (int, str)) else seeds
     return f"profile={profile} seeds={seeds} commit={commit or git_commit()} data=sha256:{data_checksum}"
+
+
+def notebook_digest(nb: nbformat.NotebookNode) -> str:
+    """sha256 of a notebook's cells (type and source), without papermill's injected parameters.
+
+    Outputs, execution counts and metadata are left out, so a source notebook and the notebook
+    papermill executed from it have the same digest exactly when their cells are the same.
+    """
+    cells = [(cell.cell_type, cell.source) for cell in nb.cells
+             if "injected-parameters" not in cell.metadata.get("tags", [])]
+    return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
+
+
+def stamp_notebook(executed: Path, source: Path, commit: str | None = None) -> dict:
+    """Record in ``executed`` the digest of ``source`` and the commit it ran from; returns the stamp."""
+    nb = nbformat.read(executed, as_version=4)
+    stamp = {
+        "source": _relative(source),
+        "source_sha256": notebook_digest(nbformat.read(source, as_version=4)),
+        "commit": commit or git_commit(),
+    }
+    nb.metadata[NOTEBOOK_KEY] = stamp
+    nbformat.write(nb, executed)
+    return stamp
+
+
+def stale_notebooks(root: Path = PROJECT_ROOT, patterns=EXECUTED_NOTEBOOKS, committed: bool = True) -> list[str]:
+    """One line per executed notebook that is unstamped, stale or edited by hand.
+
+    An executed notebook is current when its stamp's source digest equals both today's
+    ``notebooks/<name>`` and the executed notebook's own cells; with ``committed`` (what the
+    published notebooks must meet) it must also have run from a commit, not a ``+dirty`` tree.
+    """
+    problems = []
+    for path in sorted(p for pattern in patterns for p in Path(root).glob(pattern)):
+        name = path.relative_to(root)
+        nb = nbformat.read(path, as_version=4)
+        stamp = nb.metadata.get(NOTEBOOK_KEY)
+        if not stamp:
+            problems.append(f"{name}: no '{NOTEBOOK_KEY}' provenance stamp; re-execute it with gatelib.pipeline")
+            continue
+        source = Path(root) / stamp["source"]
+        if not source.is_file():
+            problems.append(f"{name}: its source {stamp['source']} does not exist")
+            continue
+        if notebook_digest(nbformat.read(source, as_version=4)) != stamp["source_sha256"]:
+            problems.append(f"{name}: {stamp['source']} changed since it was executed "
+                            f"(at {stamp['commit']}); re-execute it")
+        elif notebook_digest(nb) != stamp["source_sha256"]:
+            problems.append(f"{name}: its cells differ from the source it was executed from")
+        elif committed and not _is_commit(stamp.get("commit", "")):
+            problems.append(f"{name}: ran from {stamp.get('commit')!r}, not a commit; "
+                            "commit the source and re-execute it")
+    return problems
+
+
+def _is_commit(commit: str) -> bool:
+    return len(commit) >= 7 and all(c in "0123456789abcdef" for c in commit)
+
+
+def _relative(path: Path) -> str:
+    path = Path(path).resolve()
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
+def main(argv=None) -> int:
+    """``python -m gatelib.provenance``: exit 1, naming them, if any executed notebook is stale."""
+    parser = argparse.ArgumentParser(description="Check that every executed notebook is current.")
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT)
+    parser.add_argument("--committed", action="store_true",
+                        help="also require that each ran from a commit, not from uncommitted changes")
+    args = parser.parse_args(argv)
+    problems = stale_notebooks(args.root, committed=args.committed)
+    for line in problems:
+        print(f"stale: {line}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

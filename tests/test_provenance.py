@@ -28,3 +28,66 @@ def test_no_git_means_unknown(monkeypatch):
 def test_provenance_line_format():
     line = provenance_line("offline", [0, 1, 2], "abcdef123456", commit="0123456789")
     assert line == "profile=offline seeds=0,1,2 commit=0123456789 data=sha256:abcdef123456"
+
+
+def _notebook(path, *sources):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_every_rendered_and_smoke_notebook_is_current():
+    """The book's chapters and the smoke notebooks ran from today's notebooks/, at a clean commit."""
+    from gatelib.provenance import stale_notebooks
+
+    assert stale_notebooks() == []
+
+
+def test_a_changed_source_makes_its_executed_notebook_stale(tmp_path):
+    import nbformat
+
+    from gatelib.provenance import notebook_digest, stale_notebooks
+
+    source = _notebook(tmp_path / "notebooks" / "01_data.ipynb", "x = 1", "print(x)")
+    executed = _notebook(tmp_path / "book" / "offline" / "01_data.ipynb", "x = 1", "print(x)")
+    # papermill's injected cell does not count
+    nb = nbformat.read(executed, as_version=4)
+    nb.cells.insert(1, nbformat.v4.new_code_cell('profile = "offline"', metadata={"tags": ["injected-parameters"]}))
+    nb.metadata["gate"] = {"source": "notebooks/01_data.ipynb", "source_sha256": notebook_digest(nb),
+                           "commit": "0123456789"}
+    nbformat.write(nb, executed)
+    assert stale_notebooks(tmp_path) == []
+
+    _notebook(source, "x = 2", "print(x)")
+    assert stale_notebooks(tmp_path) == [
+        "book/offline/01_data.ipynb: notebooks/01_data.ipynb changed since it was executed (at 0123456789); re-execute it"]
+
+    _notebook(source, "x = 1", "print(x)")
+    nb.cells[0].source = "x = 3"  # edited by hand after execution
+    nbformat.write(nb, executed)
+    assert "differ from the source" in stale_notebooks(tmp_path)[0]
+
+    nb.cells[0].source = "x = 1"
+    nb.metadata["gate"]["commit"] = "0123456789+dirty"
+    nbformat.write(nb, executed)
+    assert "not a commit" in stale_notebooks(tmp_path)[0]
+
+    del nb.metadata["gate"]
+    nbformat.write(nb, executed)
+    assert "no 'gate' provenance stamp" in stale_notebooks(tmp_path)[0]
+
+
+def test_stamp_records_the_source_digest_and_commit(tmp_path):
+    import nbformat
+
+    from gatelib.provenance import notebook_digest, stamp_notebook
+
+    source = _notebook(tmp_path / "src.ipynb", "a = 1")
+    executed = _notebook(tmp_path / "out.ipynb", "a = 1")
+    stamp = stamp_notebook(executed, source, commit="abcdef0123")
+    assert stamp["commit"] == "abcdef0123"
+    assert nbformat.read(executed, as_version=4).metadata["gate"]["source_sha256"] == notebook_digest(
+        nbformat.read(source, as_version=4))
