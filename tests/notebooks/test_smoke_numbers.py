@@ -2,19 +2,23 @@
 
 nbval (run first, on the ``*.ipynb`` beside this file) compares every output's *text* with its
 decimals masked (``tests/nbval_sanitize.cfg``): table shapes, row and column labels, counts,
-checksums and prose must match exactly. The decimals are compared here, from the tables the
-notebooks wrote to ``results/smoke/`` during that nbval run, against ``reference/`` (written by
-``make smoke-notebooks`` together with the notebooks):
+checksums, prose and the rankings it states must match exactly. The decimals are compared
+here, from the tables the notebooks wrote to ``results/smoke/`` during that nbval run, against
+``reference/`` (written by ``make smoke-notebooks`` with the notebooks), within
+:data:`TOLERANCES`:
 
-* the untrained model's numbers exactly (to 1e-9): inference gives the same scores on every
-  kernel path measured;
-* trained models' numbers within :data:`TOLERANCE`: training rounds differently on different
-  CPU kernel paths (AVX-512 vs AVX2, MKL's branches), and eight optimizer steps carry those
-  last-bit differences into the second decimal of a score. The tolerance is a few times the
-  largest drift measured by ``benchmarks/kernel_paths.sh`` (``results/kernel-paths/``), which
-  :func:`test_tolerance_covers_the_measured_drift` checks, and well below what eight steps of
-  training move a score (:func:`test_tolerance_is_far_below_what_training_moves`), so a broken
-  loss, loader or evaluation still fails.
+* training rounds differently on different CPU kernel paths (AVX-512 vs AVX2, MKL's branches),
+  and eight optimizer steps carry those last-bit differences into the second decimal of a
+  trained model's score;
+* the untrained model's STS scores agree to the printed precision on every path measured
+  (Spearman exactly, Pearson to 1e-5); its truncation and retrieval tables do not quite
+  (a near tie in a ranking flips: one retrieval query is 0.13 points of recall@1).
+
+Each tolerance is at least twice the largest drift measured by forcing other kernel paths on
+one machine (``benchmarks/kernel_paths.sh``, ``results/kernel-paths/``), which
+:func:`test_tolerance_covers_the_measured_drift` checks, and far below what eight steps of
+training move a score (:func:`test_tolerance_is_far_below_what_training_moves`), so a broken
+loss, loader or evaluation still fails.
 """
 
 from __future__ import annotations
@@ -31,9 +35,6 @@ REFERENCE = Path(__file__).parent / "reference"
 PRODUCED = PROJECT_ROOT / "results" / "smoke"
 KERNEL_PATHS = PROJECT_ROOT / "results" / "kernel-paths"
 UNTRAINED = "zero-shot"
-EXACT = 1e-9
-#: Largest allowed |difference| of a trained model's score (Spearman/Pearson/recall × 100).
-TOLERANCE = 0.25
 
 #: table -> (key columns, compared columns); each is written by one smoke notebook.
 TABLES = {
@@ -41,6 +42,17 @@ TABLES = {
     "truncation.csv": (["config", "seed", "task", "dim", "similarity", "renormalized"], ["spearman", "pearson"]),
     "retrieval.csv": (["config", "seed", "task", "dim"], ["recall@1", "recall@10", "mrr@10", "n_queries"]),
 }
+#: table -> (untrained, trained): the largest |difference| allowed, in points (× 100 scale).
+TOLERANCES = {
+    "scores.csv": (0.001, 0.25),
+    "truncation.csv": (0.25, 0.25),
+    "retrieval.csv": (0.5, 0.5),
+}
+
+
+def _allowed(name: str, config: pd.Series) -> np.ndarray:
+    untrained, trained = TOLERANCES[name]
+    return np.where(config == UNTRAINED, untrained, trained)
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
@@ -66,18 +78,11 @@ def _difference(name: str) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
-def test_untrained_numbers_are_exact(name):
+def test_numbers_are_within_the_cross_cpu_tolerance(name):
     diff = _difference(name)
-    off = diff[(diff.config == UNTRAINED) & ~(diff["diff"] <= EXACT)]
-    assert off.empty, f"{name}: the untrained model's numbers changed:\n{off.to_string()}"
-
-
-@pytest.mark.parametrize("name", sorted(TABLES))
-def test_trained_numbers_are_within_the_cross_cpu_tolerance(name):
-    diff = _difference(name)
-    off = diff[(diff.config != UNTRAINED) & ~(diff["diff"] <= TOLERANCE)]
-    assert off.empty, (f"{name}: {len(off)} trained-model numbers moved by more than {TOLERANCE} "
-                       f"(the cross-CPU tolerance):\n{off.sort_values('diff').tail(20).to_string()}")
+    off = diff[~(diff["diff"] <= _allowed(name, diff.config))]
+    assert off.empty, (f"{name}: {len(off)} numbers moved by more than the cross-CPU tolerance "
+                       f"{TOLERANCES[name]} (untrained, trained):\n{off.sort_values('diff').tail(20).to_string()}")
 
 
 def _kernel_path_drift() -> pd.DataFrame:
@@ -97,11 +102,11 @@ def _kernel_path_drift() -> pd.DataFrame:
 
 
 def test_tolerance_covers_the_measured_drift():
-    """Twice the largest drift measured between kernel paths stays inside the tolerances."""
+    """Twice the largest drift measured between kernel paths stays inside each tolerance."""
     drift = _kernel_path_drift()
-    untrained = drift.config == UNTRAINED
-    assert drift[~untrained]["diff"].max() * 2 <= TOLERANCE, drift[~untrained].sort_values("diff").tail().to_string()
-    assert drift[untrained]["diff"].max() * 2 <= UNTRAINED_TOLERANCE, drift[untrained].sort_values("diff").tail().to_string()
+    allowed = [TOLERANCES[table][config != UNTRAINED] for table, config in zip(drift.table, drift.config)]
+    off = drift[~(2 * drift["diff"] <= np.array(allowed))]
+    assert off.empty, off.sort_values("diff").tail(20).to_string()
 
 
 def test_tolerance_is_far_below_what_training_moves():
@@ -110,4 +115,4 @@ def test_tolerance_is_far_below_what_training_moves():
     base = scores[scores.config == UNTRAINED].set_index(["task", "dim"])["spearman_cosine"]
     trained = scores[scores.config != UNTRAINED]
     moved = (trained.set_index(["task", "dim"])["spearman_cosine"] - base).abs()
-    assert np.median(moved) >= 4 * TOLERANCE, moved.describe()
+    assert np.median(moved) >= 4 * TOLERANCES["scores.csv"][1], moved.describe()
