@@ -26,7 +26,7 @@ import papermill
 from traitlets.config import Config
 
 from gatelib.profiles import PROJECT_ROOT, ProfileError, load_profile
-from gatelib.provenance import git_commit, stamp_notebook
+from gatelib.provenance import git_commit, project_relative, stamp_notebook
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 NOTEBOOKS = ("01_data", "02_training", "03_truncation", "04_benchmarks", "05_error_analysis")
@@ -99,8 +99,7 @@ def _relative_paths_in_metadata(notebook: Path) -> None:
     meta = nb.metadata.get("papermill", {})
     for key in ("input_path", "output_path"):
         if meta.get(key):
-            path = Path(meta[key]).resolve()
-            meta[key] = str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else path.name
+            meta[key] = project_relative(meta[key])
     nbformat.write(nb, notebook)
 
 

@@ -71,7 +71,7 @@ def stamp_notebook(executed: Path, source: Path, commit: str | None = None) -> d
     """Record in ``executed`` the digest of ``source`` and the commit it ran from; returns the stamp."""
     nb = nbformat.read(executed, as_version=4)
     stamp = {
-        "source": _relative(source),
+        "source": project_relative(source),
         "source_sha256": notebook_digest(nbformat.read(source, as_version=4)),
         "commit": commit or git_commit(),
     }
@@ -114,9 +114,11 @@ def _is_commit(commit: str) -> bool:
     return len(commit) >= 7 and all(c in "0123456789abcdef" for c in commit)
 
 
-def _relative(path: Path) -> str:
+def project_relative(path: Path) -> str:
+    """``path`` relative to the project, or its bare name outside it: no machine's paths in
+    published files."""
     path = Path(path).resolve()
-    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else path.name
 
 
 def main(argv=None) -> int:
