@@ -62,12 +62,12 @@ for phase in $phases; do
       echo "breakdown exit $? at ${SECONDS}s" ;;
     throughput)  # at most 60 s: with gatelib's GPU speed-ups (the H200 numbers without are in results/grid)
       limit=$(left); [ "$limit" -gt 60 ] && limit=60
-      timeout --kill-after=10 "$limit" python3 benchmarks/training_throughput.py --profile grid --config mrl \
+      timeout --kill-after=10 "$limit" python3 benchmarks/training_throughput.py --profile grid --config mrl --gpu \
         --batch-sizes 64 256 512 --steps 25 --speedups on --out "$out/throughput.csv"
       echo "throughput exit $? at ${SECONDS}s" ;;
     compiled)  # at most 120 s: the same with the encoder compiled (compilation falls in the warm-up)
       limit=$(left); [ "$limit" -gt 120 ] && limit=120
-      timeout --kill-after=10 "$limit" python3 benchmarks/training_throughput.py --profile grid --config mrl \
+      timeout --kill-after=10 "$limit" python3 benchmarks/training_throughput.py --profile grid --config mrl --gpu \
         --batch-sizes 64 256 --steps 30 --speedups on --compile --out "$out/throughput-compiled.csv"
       echo "compiled exit $? at ${SECONDS}s" ;;
   esac

@@ -41,9 +41,16 @@ class TrainingRecipe:
     save_steps: int = 50
     mini_batch_size: int | None = None
     sampler: str = "proportional"
+    #: ``auto``: bf16 autocast on a GPU that supports it, fp32 on a CPU; ``bf16``: bf16 autocast
+    #: on any device with bf16 arithmetic (a CPU with AVX512-BF16 or AMX), else fp32 with a
+    #: warning; ``fp32``: fp32 everywhere (``gatelib.training.training_precision``).
+    precision: str = "auto"
+    #: Leave the word-embedding table out of the optimizer (no gradient, no AdamW moments).
+    freeze_word_embeddings: bool = False
 
 
 SAMPLERS = ("proportional", "round_robin")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,8 @@ def _check_recipes(profile: Profile, where: str) -> None:
     for recipe in (profile.training, profile.stage2):
         if recipe.sampler not in SAMPLERS:
             raise ProfileError(f"{where}: sampler {recipe.sampler!r}; choose one of {list(SAMPLERS)}.")
+        if recipe.precision not in PRECISIONS:
+            raise ProfileError(f"{where}: precision {recipe.precision!r}; choose one of {list(PRECISIONS)}.")
     if profile.sts_loss not in STS_LOSSES:
         raise ProfileError(f"{where}: sts_loss {profile.sts_loss!r}; choose one of {list(STS_LOSSES)}.")
     for config, key in (("hybrid-paper", "stage2_sets"), ("mrl-distill", "parallel_sets"),

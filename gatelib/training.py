@@ -67,6 +67,33 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
+def training_precision(requested: str, device: str) -> str:
+    """The arithmetic a run trains in, ``bf16`` (autocast) or ``fp32``, for a recipe's ``precision``.
+
+    ``auto`` is bf16 on a GPU that supports it and fp32 on a CPU; ``bf16`` asks for bf16 autocast
+    on a CPU too, which needs bf16 instructions (AVX512-BF16 or AMX: oneDNN's check) and falls
+    back to fp32 with a warning where they are missing (emulated bf16 is slower than fp32).
+    """
+    if requested == "fp32":
+        return "fp32"
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if requested == "auto":
+        return "fp32"
+    if torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return "bf16"
+    logger.warning("bf16 asked for, but this CPU has no bf16 instructions (AVX512-BF16 or AMX): training in fp32")
+    return "fp32"
+
+
+def freeze_word_embeddings(model: SentenceTransformer) -> int:
+    """Take the encoder's word-embedding table out of training (``requires_grad=False``): the
+    optimizer then keeps no gradient and no AdamW moments for it. Returns its parameter count."""
+    table = model[0].auto_model.get_input_embeddings().weight
+    table.requires_grad_(False)
+    return table.numel()
+
+
 class _QuarterBar(tqdm):
     monitor_interval = 0  # no background thread forcing time-based redraws
 
@@ -241,7 +268,9 @@ def train_model(
         config, model, train_datasets, profile.matryoshka_dims, mini_batch_size=recipe.mini_batch_size,
         sts=profile.sts_loss, matryoshka_sts=profile.matryoshka_sts, guide=guide)
     on_gpu = device.startswith("cuda")
-    use_bf16 = on_gpu and torch.cuda.is_bf16_supported()
+    precision = training_precision(recipe.precision, device)
+    if recipe.freeze_word_embeddings:
+        logger.info("Word embeddings frozen: %d parameters left out of the optimizer", freeze_word_embeddings(model))
     fast = on_gpu and gpu_speedups
     if compile_model:  # in place: the losses call the same module, the saved weights keep their names
         model.compile(dynamic=True)
@@ -252,7 +281,7 @@ def train_model(
         per_device_train_batch_size=recipe.batch_size,
         learning_rate=recipe.learning_rate,
         warmup_steps=recipe.warmup_ratio,
-        bf16=use_bf16,
+        bf16=precision == "bf16",
         optim="adamw_torch_fused" if fast else "adamw_torch",
         tf32=True if fast and torch.cuda.get_device_capability()[0] >= 8 else None,
         batch_sampler=BatchSamplers.NO_DUPLICATES,
@@ -278,6 +307,10 @@ def train_model(
         logger.warning("Resuming %s/%s seed %d from %s", profile.name, config, seed, last.name)
     trainer.train(resume_from_checkpoint=str(last) if last else None)
     history = [row for row in trainer.state.log_history if "loss" in row or "train_runtime" in row]
+    for row in history:  # which arithmetic ran (a bf16 request falls back to fp32 on some CPUs)
+        if "train_runtime" in row:
+            row["precision"] = precision
+    logger.info("%s/%s seed %d trained in %s", profile.name, config, seed, precision)
     model.save(str(final), safe_serialization=True)
     _write_history(final, history)
     (final / COMPLETE_MARKER).write_text("ok\n")
@@ -290,13 +323,18 @@ def training_throughput(profile: Profile, config: str, train_datasets: dict[str,
                         warmup_steps: int = 5, gpu_speedups: tuple[bool, ...] = (False, True),
                         compile_model: bool = False) -> list[dict]:
     """Training examples (anchor/positive pairs or triplets) per second of ``config``: ``steps``
-    optimizer steps of the real recipe per batch size and ``gpu_speedups`` setting, timed after
-    ``warmup_steps`` (the issue's goal: ≥ 2,000 pairs/s for e5-small MRL on one H100/H200);
-    ``compile_model`` as in :func:`train_model` (compilation happens in the warm-up steps).
+    optimizer steps of the real recipe (the profile's base model, precision and frozen or trained
+    word embeddings) per batch size and ``gpu_speedups`` setting, timed after ``warmup_steps``
+    (the goal on one H100/H200: ≥ 2,000 pairs/s for e5-small MRL); ``compile_model`` as in
+    :func:`train_model` (compilation happens in the warm-up steps).
 
-    Runs go to ``models/<profile>-throughput/`` and are deleted; nothing is evaluated: quality at
-    another batch size needs full runs (``training.batch_size`` in a profile).
+    Rows name the hardware, the precision that ran, the vocabulary size and the threads, and
+    ``peak_rss_mb`` is this process's peak resident memory so far (time one setting per process
+    to read it as that setting's). Runs go to ``models/<profile>-throughput/`` and are deleted;
+    nothing is evaluated: quality needs full runs.
     """
+    import resource
+
     from gatelib.evaluation import hardware
 
     if config in STARTS_FROM:
@@ -308,23 +346,35 @@ def training_throughput(profile: Profile, config: str, train_datasets: dict[str,
                                          max_steps=steps, save_steps=10 * steps)
             bench = dataclasses.replace(profile, name=f"{profile.name}-throughput", training=recipe)
             timer = StepTimer()
-            train_model(bench, config, 0, train_datasets, retrain=True, gpu_speedups=speedups,
-                        compile_model=compile_model, callbacks=(timer,))
+            model, history = train_model(bench, config, 0, train_datasets, retrain=True, gpu_speedups=speedups,
+                                         compile_model=compile_model, callbacks=(timer,))
             shutil.rmtree(bench.models_dir, ignore_errors=True)
             seconds = np.diff(timer.times[warmup_steps:])
-            rows.append({"hardware": hardware(), "config": config, "batch_size": batch_size,
-                         "gpu_speedups": speedups, "compiled": compile_model, "timed_steps": len(seconds),
+            device = resolve_device(profile.device)
+            rows.append({"hardware": hardware(), "device": device.split(":")[0],
+                         "precision": history[-1]["precision"], "vocab": len(model.tokenizer),
+                         "frozen_word_embeddings": recipe.freeze_word_embeddings,
+                         "threads": torch.get_num_threads(), "config": config, "batch_size": batch_size,
+                         "gpu_speedups": speedups, "compiled": compile_model, "steps": len(seconds),
                          "step_ms": round(1000 * float(np.median(seconds)), 1),
-                         "examples_per_s": round(batch_size * len(seconds) / float(seconds.sum()))})
+                         "pairs_per_s": round(batch_size * len(seconds) / float(seconds.sum()), 1),
+                         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)})
     return rows
+
+
+#: Recipe knobs added after runs were recorded, with their defaults: hashed only when set, so a
+#: finished run of a recipe that does not use them is still recognised (and resumed) as its own.
+_LATER_KNOBS = {"precision": "auto", "freeze_word_embeddings": False}
 
 
 def _recipe(profile: Profile, config: str, seed: int, train_datasets: dict[str, Dataset]) -> dict:
     """What determines a run: a checkpoint is resumed only if all of it is unchanged."""
+    training = {knob: value for knob, value in dataclasses.asdict(profile.recipe_for(config)).items()
+                if knob not in _LATER_KNOBS or value != _LATER_KNOBS[knob]}
     recipe = {
         "base_model": profile.base_model, "config": config, "seed": seed,
         "matryoshka_dims": list(profile.matryoshka_dims),
-        "training": dataclasses.asdict(profile.recipe_for(config)),
+        "training": training,
         "train_sets": {name: [len(ds), _content_hash(ds)] for name, ds in train_datasets.items()},
     }
     if config == "hybrid-paper":

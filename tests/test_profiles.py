@@ -80,6 +80,7 @@ def test_recipe_options_are_validated(tmp_path, monkeypatch):
         "configs: [mrl-distill]\n": "needs parallel_sets",
         "configs: [mrl]\nsts_loss: angle\n": "sts_loss",
         "configs: [mrl]\nstage2: {sampler: random}\n": "sampler",
+        "configs: [mrl]\ntraining: {precision: fp16}\n": "precision 'fp16'",
         "configs: [mrl]\nstage2: {epochs: 1, bogus: 2}\n": "unknown key",
     }
     for extra, message in cases.items():
@@ -168,3 +169,4 @@ def test_only_the_ideas_profile_shows_probes():
         assert not load_profile(name).probes and not load_profile(name).probe_comparisons
     ideas = load_profile("ideas")
     assert ideas.probe_baseline == "seeds/mnrl-dialects" and ideas.probes and ideas.probe_comparisons
+

@@ -1,5 +1,6 @@
 """Training: determinism, seeds, resume after an interruption (CPU, tiny encoder)."""
 
+import dataclasses
 import math
 import numpy as np
 from datasets import Dataset
@@ -203,8 +204,9 @@ def test_training_throughput_times_every_batch_size_and_leaves_no_run(tiny_profi
     rows = training.training_throughput(tiny_profile, "mrl", {"t": toy_triplets}, batch_sizes=(4, 8),
                                         steps=6, warmup_steps=2, gpu_speedups=(True,))
     assert [r["batch_size"] for r in rows] == [4, 8]
-    assert all(r["timed_steps"] == 3 and r["examples_per_s"] > 0 and r["step_ms"] > 0 for r in rows)
+    assert all(r["steps"] == 3 and r["pairs_per_s"] > 0 and r["step_ms"] > 0 and r["peak_rss_mb"] > 0 for r in rows)
     assert rows[0]["hardware"].startswith("cpu") and rows[0]["config"] == "mrl"
+    assert rows[0]["device"] == "cpu" and rows[0]["precision"] == "fp32" and rows[0]["vocab"] > 0
     assert not (tiny_profile.models_dir.parent / f"{tiny_profile.name}-throughput").exists()
     with pytest.raises(ValueError, match="stage-1"):
         training.training_throughput(tiny_profile, "hybrid-paper", {"t": toy_triplets})
@@ -246,3 +248,40 @@ def test_the_guided_recipe_trains_and_leaves_the_unguided_run_alone(tiny_profile
     assert all(math.isfinite(row["loss"]) for row in history if "loss" in row)
     texts = toy_sentences(8)
     assert not np.allclose(plain.encode(texts), guided.encode(texts))  # another loss, another model
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_falls_back_to_fp32_and_says_so(monkeypatch, caplog):
+    monkeypatch.setattr(training.torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    with caplog.at_level("WARNING", logger="gatelib.training"):
+        assert training.training_precision("bf16", "cpu") == "fp32"
+    assert "no bf16 instructions" in caplog.text
+    assert training.training_precision("auto", "cpu") == "fp32"
+    assert training.training_precision("fp32", "cuda") == "fp32"
+    monkeypatch.setattr(training.torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert training.training_precision("bf16", "cpu") == "bf16"
+
+
+def test_bf16_run_records_the_precision_that_ran(tiny_profile, toy_triplets):
+    bf16 = dataclasses.replace(tiny_profile, training=dataclasses.replace(tiny_profile.training, precision="bf16"))
+    _, history = train_model(bf16, "mrl", 0, {"t": toy_triplets})
+    _, default = train_model(tiny_profile, "mrl", 1, {"t": toy_triplets})
+    assert history[-1]["precision"] == training.training_precision("bf16", "cpu")
+    assert default[-1]["precision"] == "fp32"
+
+
+def test_frozen_word_embeddings_stay_as_they_were(tiny_profile, toy_triplets):
+    frozen = dataclasses.replace(tiny_profile, training=dataclasses.replace(tiny_profile.training,
+                                                                          freeze_word_embeddings=True))
+    base = training.load_base_model(tiny_profile.base_model, device="cpu")
+    model, _ = train_model(frozen, "mrl", 0, {"t": toy_triplets})
+    table = lambda m: m[0].auto_model.get_input_embeddings().weight.detach().numpy()  # noqa: E731
+    layer = lambda m: next(m[0].auto_model.encoder.parameters()).detach().numpy()  # noqa: E731
+    np.testing.assert_array_equal(table(model), table(base))
+    assert not np.allclose(layer(model), layer(base))
+
+
+def test_knobs_added_later_enter_the_run_hash_only_when_set(tiny_profile, toy_triplets):
+    plain = training._recipe(tiny_profile, "mrl", 0, {"t": toy_triplets})["training"]
+    assert "precision" not in plain and "freeze_word_embeddings" not in plain
+    bf16 = dataclasses.replace(tiny_profile, training=dataclasses.replace(tiny_profile.training, precision="bf16"))
+    assert training._recipe(bf16, "mrl", 0, {"t": toy_triplets})["training"]["precision"] == "bf16"
