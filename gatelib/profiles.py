@@ -214,15 +214,36 @@ def _build(cls, values: dict, where: str):
         raise ProfileError(f"{where}: {err}") from None
 
 
-def load_profile(name: str) -> Profile:
-    """Load and validate ``params/<name>.yaml``; unknown names and keys are errors."""
+#: Recipe blocks of a profile: a profile that ``extends`` another overrides them knob by knob.
+RECIPE_KEYS = ("training", "stage2")
+
+
+def _profile_values(name: str, seen: tuple[str, ...] = ()) -> dict:
+    """The keys of ``params/<name>.yaml`` on top of those of the profile it ``extends:`` (if any):
+    top-level keys replace the parent's, ``training`` and ``stage2`` are merged knob by knob."""
     path = PARAMS_DIR / f"{name}.yaml"
     if not path.is_file():
         raise ProfileError(
-            f"Unknown profile {name!r}: no {path.relative_to(PROJECT_ROOT)}. "
+            f"Unknown profile {name!r}: no {PARAMS_DIR.name}/{path.name}. "
             f"Available profiles: {', '.join(available_profiles())}."
         )
+    if name in seen:
+        raise ProfileError(f"{path.name}: profiles extend each other in a circle: {' -> '.join(seen + (name,))}.")
     values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    parent = values.pop("extends", None)
+    if parent is None:
+        return values
+    merged = _profile_values(str(parent), seen + (name,))
+    for key, value in values.items():
+        both_recipes = key in RECIPE_KEYS and isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = {**merged[key], **value} if both_recipes else value
+    return merged
+
+
+def load_profile(name: str) -> Profile:
+    """Load and validate ``params/<name>.yaml`` (and what it ``extends:``); unknown names and keys are errors."""
+    path = PARAMS_DIR / f"{name}.yaml"
+    values = _profile_values(name)
     values["name"] = name
     training = _build(TrainingRecipe, values.pop("training", {}) or {}, f"{path.name}: training")
     recipes = {"training": training}

