@@ -117,3 +117,13 @@ def eval_sets_takeaway(eval_sets: dict) -> str:
         lengths = pd.Series([len(t) for c in ("sentence1", "sentence2") for t in dataset[c]])
         parts.append(f"{name} {len(dataset)} pairs, median {lengths.median():.0f} characters")
     return "; ".join(parts) + "."
+
+
+def throughput_takeaway(throughput: pd.DataFrame, baseline: str = "fp32") -> str:
+    """The fastest lever and the speed-up of each over ``baseline``, on the processor that ran them."""
+    rate = throughput.set_index("lever").pairs_per_s
+    fastest = rate.idxmax()
+    others = ", ".join(f"{lever} {rate[lever] / rate[baseline]:.1f}×" for lever in rate.index if lever != baseline)
+    return (f"{fastest} trains {rate[fastest] / rate[baseline]:.1f}× as many pairs per second as {baseline} "
+            f"({rate[fastest]:.0f} vs {rate[baseline]:.0f}, batch {throughput.batch_size.iloc[0]}); "
+            f"one lever at a time: {others}.")

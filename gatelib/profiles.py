@@ -91,6 +91,10 @@ class Profile:
     probes: tuple[str, ...] = ()
     probe_comparisons: tuple[str, ...] = ()
     probe_baseline: str = ""
+    #: Another profile whose recipe this one repeats with one change (e.g. ``fast``: the
+    #: ``seeds`` runs in bf16 on the trimmed vocabulary); the benchmarks chapter compares each
+    #: config both profiles trained, seed set against seed set (``significance.versus_profile``).
+    compared_with: str = ""
 
     @property
     def results_dir(self) -> Path:
@@ -263,6 +267,9 @@ def load_profile(name: str) -> Profile:
         check_matryoshka_dims(profile.eval_dims)
     if not profile.seeds:
         raise ProfileError(f"{path.name}: seeds is empty; give at least one seed, e.g. [0].")
+    if profile.compared_with and (profile.compared_with == name or profile.compared_with not in available_profiles()):
+        raise ProfileError(f"{path.name}: compared_with {profile.compared_with!r} must name another profile; "
+                           f"available: {', '.join(p for p in available_profiles() if p != name)}.")
     if (profile.probes or profile.probe_comparisons) and not re.fullmatch(r"[\w-]+/[\w-]+", profile.probe_baseline):
         raise ProfileError(f"{path.name}: probes need probe_baseline as <profile>/<config>, e.g. "
                            f"seeds/mnrl-dialects; got {profile.probe_baseline!r}.")

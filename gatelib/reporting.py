@@ -248,6 +248,33 @@ def speedup_table(speed: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["dtype", "dim"], ascending=[True, False]).reset_index(drop=True)
 
 
+def read_throughput(results_dir: Path) -> pd.DataFrame:
+    """``throughput.csv`` of a profile (``benchmarks/training_throughput.py``); empty if not measured."""
+    path = Path(results_dir) / "throughput.csv"
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["lever", "pairs_per_s"])
+
+
+def throughput_table(throughput: pd.DataFrame, baseline: str = "fp32") -> pd.DataFrame:
+    """One row per lever: what ran, training pairs per second, the speed-up over ``baseline``
+    (today's recipe) and the peak memory of its process."""
+    if throughput.empty:
+        return pd.DataFrame(columns=["lever", "precision", "vocabulary", "threads", "pairs/s", "× fp32", "peak RSS (MB)"])
+    base = throughput.loc[throughput.lever == baseline, "pairs_per_s"].iloc[0]
+    return pd.DataFrame({"lever": throughput.lever, "precision": throughput.precision,
+                         "vocabulary": throughput.vocab, "threads": throughput.threads,
+                         "pairs/s": throughput.pairs_per_s, "× fp32": (throughput.pairs_per_s / base).round(2),
+                         "peak RSS (MB)": throughput.peak_rss_mb})
+
+
+def plot_throughput(throughput: pd.DataFrame, ax=None):
+    """Training pairs per second of each lever (horizontal bars, today's recipe first)."""
+    ax = ax or plt.subplots(figsize=(6, 0.45 * len(throughput) + 1))[1]
+    sns.barplot(data=throughput, y="lever", x="pairs_per_s", color="tab:blue", ax=ax)
+    ax.set_xlabel("training pairs per second")
+    ax.set_ylabel("")
+    return ax
+
+
 def plot_quality_vs_bytes(quality: pd.DataFrame, ax=None):
     """STS Spearman × 100 against bytes per vector (log): truncation × quantisation."""
     ax = ax or plt.subplots(figsize=(6.4, 3.8))[1]

@@ -87,6 +87,28 @@ def paired_bootstrap(predictions: pd.DataFrame, config_a: str, config_b: str, ta
             "n_pairs": len(gold)}
 
 
+COMPARISON_COLUMNS = ["a", "b", "task", "dim", "difference", "ci_low", "ci_high", "excludes_zero",
+                      "seeds_a", "seeds_b", "n_pairs"]
+
+
+def versus_profile(predictions: pd.DataFrame, reference: pd.DataFrame | None, tasks: Sequence[str],
+                   dims: Sequence[int], n_resamples: int = 1000) -> pd.DataFrame:
+    """Each config of ``predictions`` (one profile) that ``reference`` (another profile's
+    predictions) also holds, all seeds against all seeds: ``config@profile − config@other`` by
+    :func:`paired_bootstrap` on every task at every dim. ``reference=None``: an empty table."""
+    if reference is None or predictions.empty or reference.empty:
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    ours, theirs = predictions.profile.iloc[0], reference.profile.iloc[0]
+    if ours == theirs:
+        raise ValueError(f"both sets of predictions are of profile {ours!r}")
+    shared = [c for c in dict.fromkeys(predictions.config) if c in set(reference.config)]
+    both = pd.concat([predictions, reference])
+    both = both[both.config.isin(shared)].assign(config=lambda f: f.config + "@" + f.profile)
+    pairs = [(f"{c}@{ours}", f"{c}@{theirs}") for c in shared]
+    tasks = [t for t in tasks if t in set(predictions.task) & set(reference.task)]
+    return comparison_table(both, pairs, tasks, dims, n_resamples)
+
+
 def comparisons_for(configs: Sequence[str]) -> list[tuple[str, str]]:
     """The differences the book measures among ``configs``: every trained config against
     zero-shot, then each against the model its one change is a change to

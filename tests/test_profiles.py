@@ -187,3 +187,18 @@ def test_a_profile_extends_another_knob_by_knob(tmp_path, monkeypatch):
     (tmp_path / "c.yaml").write_text("extends: nowhere\n")
     with pytest.raises(ProfileError, match="Unknown profile 'nowhere'"):
         load_profile("c")
+
+
+def test_compared_with_names_another_profile():
+    assert load_profile("fast").compared_with == "seeds"
+    assert not load_profile("seeds").compared_with
+
+
+def test_compared_with_an_unknown_profile_is_refused(tmp_path, monkeypatch):
+    from gatelib import profiles
+
+    monkeypatch.setattr(profiles, "PARAMS_DIR", tmp_path)
+    (tmp_path / "p.yaml").write_text("description: t\nbase_model: m\nmatryoshka_dims: [8]\ntrain_sets: [a]\n"
+                                     "eval_sets: [b]\nconfigs: [mrl]\nseeds: [0]\ncompared_with: p\n")
+    with pytest.raises(ProfileError, match="compared_with 'p' must name another profile"):
+        load_profile("p")

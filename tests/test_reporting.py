@@ -121,3 +121,19 @@ def test_markdown_table_as_text_keeps_signed_differences():
     table = pd.DataFrame({"probe": ["a"], "384": ["+1.00"]})
     assert "+1.00" in reporting.markdown_table(table, as_text=True).data
     assert "+1.00" not in reporting.markdown_table(table).data
+
+
+def test_throughput_table_and_takeaway_are_relative_to_todays_recipe(tmp_path):
+    from gatelib import captions
+
+    assert reporting.read_throughput(tmp_path).empty and reporting.throughput_table(reporting.read_throughput(tmp_path)).empty
+    rows = pd.DataFrame({"lever": ["fp32", "bf16", "1-thread"], "precision": ["fp32", "bf16", "fp32"],
+                         "vocab": [250002] * 3, "threads": [2, 2, 1], "pairs_per_s": [10.0, 25.0, 7.0],
+                         "peak_rss_mb": [6000, 5900, 6000], "batch_size": [64] * 3})
+    rows.to_csv(tmp_path / "throughput.csv", index=False)
+    table = reporting.throughput_table(reporting.read_throughput(tmp_path))
+    assert table["× fp32"].tolist() == [1.0, 2.5, 0.7]
+    text = captions.throughput_takeaway(rows)
+    assert text.startswith("bf16 trains 2.5× as many pairs per second as fp32 (25 vs 10, batch 64)")
+    assert "1-thread 0.7×" in text
+    assert reporting.plot_throughput(rows).get_xlabel() == "training pairs per second"

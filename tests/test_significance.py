@@ -67,3 +67,16 @@ def test_comparisons_follow_what_each_config_changes():
     # a Matryoshka recipe is measured against MRL and against its own no-Matryoshka control
     assert comparisons_for(["mnrl", "mrl", "mrl-dialects", "mnrl-dialects"]) == [
         ("mrl", "mnrl"), ("mrl-dialects", "mrl"), ("mrl-dialects", "mnrl-dialects"), ("mnrl-dialects", "mnrl")]
+
+
+def test_versus_profile_compares_each_shared_config_across_profiles():
+    from gatelib.significance import versus_profile
+
+    pred = predictions({"mrl": 0.1, "mnrl": 0.3}).assign(profile="fast")
+    other = predictions({"mrl": 0.4, "mnrl": 0.3, "hybrid": 0.2}).assign(profile="seeds")
+    table = versus_profile(pred, other, ["sts", "absent"], [64], n_resamples=200)
+    assert list(zip(table.a, table.b)) == [("mrl@fast", "mrl@seeds"), ("mnrl@fast", "mnrl@seeds")]
+    assert table.task.tolist() == ["sts", "sts"] and table.excludes_zero.tolist()[0] and table.difference.iloc[0] > 0
+    assert versus_profile(pred, None, ["sts"], [64]).empty
+    with pytest.raises(ValueError, match="both sets of predictions are of profile 'fast'"):
+        versus_profile(pred, pred, ["sts"], [64])
