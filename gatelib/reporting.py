@@ -249,27 +249,33 @@ def speedup_table(speed: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_throughput(results_dir: Path) -> pd.DataFrame:
-    """``throughput.csv`` of a profile (``benchmarks/training_throughput.py``); empty if not measured."""
+    """``throughput.csv`` of a profile (``benchmarks/training_throughput.py``), one row per
+    ``setting``: a CPU lever, or a batch size with or without the GPU speed-ups (a GPU
+    measurement); empty if not measured."""
     path = Path(results_dir) / "throughput.csv"
-    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["lever", "pairs_per_s"])
+    if not path.is_file():
+        return pd.DataFrame(columns=["setting", "pairs_per_s", "batch_size"])
+    table = pd.read_csv(path).rename(columns={"examples_per_s": "pairs_per_s", "timed_steps": "steps"})
+    gpu = table.apply(lambda r: f"batch {r.batch_size}" + (", fused AdamW + TF32" if r.gpu_speedups else ""), axis=1)
+    return table.assign(setting=table.lever if "lever" in table.columns else gpu)
 
 
-def throughput_table(throughput: pd.DataFrame, baseline: str = "fp32") -> pd.DataFrame:
-    """One row per lever: what ran, training pairs per second, the speed-up over ``baseline``
-    (today's recipe) and the peak memory of its process."""
-    if throughput.empty:
-        return pd.DataFrame(columns=["lever", "precision", "vocabulary", "threads", "pairs/s", "× fp32", "peak RSS (MB)"])
-    base = throughput.loc[throughput.lever == baseline, "pairs_per_s"].iloc[0]
-    return pd.DataFrame({"lever": throughput.lever, "precision": throughput.precision,
-                         "vocabulary": throughput.vocab, "threads": throughput.threads,
-                         "pairs/s": throughput.pairs_per_s, "× fp32": (throughput.pairs_per_s / base).round(2),
-                         "peak RSS (MB)": throughput.peak_rss_mb})
+def throughput_table(throughput: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting: what ran, training pairs per second, the speed-up over the first row
+    (today's recipe) and, where measured, the peak memory of its process."""
+    columns = ["setting", "precision", "vocab", "threads", "batch_size", "pairs_per_s", "peak_rss_mb"]
+    table = throughput[[c for c in columns if c in throughput.columns]]
+    if table.empty:
+        return table.assign(speedup=[])
+    return table.assign(speedup=(table.pairs_per_s / table.pairs_per_s.iloc[0]).round(2)).rename(
+        columns={"pairs_per_s": "pairs/s", "peak_rss_mb": "peak RSS (MB)", "batch_size": "batch",
+                 "speedup": "× first row"})
 
 
 def plot_throughput(throughput: pd.DataFrame, ax=None):
-    """Training pairs per second of each lever (horizontal bars, today's recipe first)."""
+    """Training pairs per second of each setting (horizontal bars, today's recipe first)."""
     ax = ax or plt.subplots(figsize=(6, 0.45 * len(throughput) + 1))[1]
-    sns.barplot(data=throughput, y="lever", x="pairs_per_s", color="tab:blue", ax=ax)
+    sns.barplot(data=throughput, y="setting", x="pairs_per_s", color="tab:blue", ax=ax)
     ax.set_xlabel("training pairs per second")
     ax.set_ylabel("")
     return ax

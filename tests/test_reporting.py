@@ -129,11 +129,19 @@ def test_throughput_table_and_takeaway_are_relative_to_todays_recipe(tmp_path):
     assert reporting.read_throughput(tmp_path).empty and reporting.throughput_table(reporting.read_throughput(tmp_path)).empty
     rows = pd.DataFrame({"lever": ["fp32", "bf16", "1-thread"], "precision": ["fp32", "bf16", "fp32"],
                          "vocab": [250002] * 3, "threads": [2, 2, 1], "pairs_per_s": [10.0, 25.0, 7.0],
-                         "peak_rss_mb": [6000, 5900, 6000], "batch_size": [64] * 3})
+                         "peak_rss_mb": [6000, 5900, 6000], "batch_size": [64] * 3, "gpu_speedups": [False] * 3})
     rows.to_csv(tmp_path / "throughput.csv", index=False)
+    read = reporting.read_throughput(tmp_path)
+    assert reporting.throughput_table(read)["× first row"].tolist() == [1.0, 2.5, 0.7]
+    text = captions.throughput_takeaway(read)
+    assert text.startswith("bf16 trains 2.5× as many pairs per second as fp32 (25 vs 10)") and "1-thread 0.7×" in text
+    assert reporting.plot_throughput(read).get_xlabel() == "training pairs per second"
+
+
+def test_a_gpu_throughput_table_is_read_by_batch_size_and_speed_ups(tmp_path):
+    pd.DataFrame({"hardware": ["cuda:H200"] * 2, "config": ["mrl"] * 2, "batch_size": [64, 64],
+                  "gpu_speedups": [False, True], "timed_steps": [19, 19], "step_ms": [145.0, 140.0],
+                  "examples_per_s": [161, 447]}).to_csv(tmp_path / "throughput.csv", index=False)
     table = reporting.throughput_table(reporting.read_throughput(tmp_path))
-    assert table["× fp32"].tolist() == [1.0, 2.5, 0.7]
-    text = captions.throughput_takeaway(rows)
-    assert text.startswith("bf16 trains 2.5× as many pairs per second as fp32 (25 vs 10, batch 64)")
-    assert "1-thread 0.7×" in text
-    assert reporting.plot_throughput(rows).get_xlabel() == "training pairs per second"
+    assert table.setting.tolist() == ["batch 64", "batch 64, fused AdamW + TF32"]
+    assert table["× first row"].tolist() == [1.0, 2.78]
