@@ -34,6 +34,7 @@ LEVERS = {
     "frozen-word-embeddings": {"freeze_word_embeddings": True},
     "1-thread": {"threads": 1},
     "bf16+vocab-25k": {"precision": "bf16", "base_model": BUNDLED_E5_AR_EN},
+    "bf16+frozen-word-embeddings": {"precision": "bf16", "freeze_word_embeddings": True},
 }
 
 

