@@ -23,8 +23,14 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import torch
 
+from gatelib import data
+from gatelib.evaluation import atomic_write_csv
 from gatelib.models import BUNDLED_E5_AR_EN
+from gatelib.profiles import load_profile
+from gatelib.provenance import git_commit
+from gatelib.training import training_throughput
 
 #: lever -> what it changes in the profile: ``base_model``, ``threads`` or a training-recipe knob.
 LEVERS = {
@@ -40,12 +46,6 @@ LEVERS = {
 
 def _time_one(args) -> list[dict]:
     """The rows of one setting (this process: one lever, or the GPU speed-ups)."""
-    import torch
-
-    from gatelib import data
-    from gatelib.profiles import load_profile
-    from gatelib.training import training_throughput
-
     cfg = load_profile(args.profile)
     change = dict(LEVERS[args.lever]) if args.lever else {}
     if "threads" in change:
@@ -56,7 +56,13 @@ def _time_one(args) -> list[dict]:
     speedups = {"both": (False, True), "on": (True,), "off": (False,)}[args.speedups] if args.gpu else (False,)
     rows = training_throughput(cfg, args.config, train_sets, tuple(args.batch_sizes), args.steps,
                                warmup_steps=args.warmup, gpu_speedups=speedups, compile_model=args.compile)
-    return [{"lever": args.lever or "gpu", **row} for row in rows]
+    return [{"lever": args.lever or _gpu_setting(row), **row} for row in rows]
+
+
+def _gpu_setting(row: dict) -> str:
+    """The name of a GPU row: its batch size and the speed-ups it ran with."""
+    return (f"batch {row['batch_size']}" + (", fused AdamW + TF32" if row["gpu_speedups"] else "")
+            + (", compiled" if row["compiled"] else ""))
 
 
 def main(argv=None) -> None:
@@ -78,11 +84,6 @@ def main(argv=None) -> None:
     if args.lever:
         print(json.dumps(_time_one(args)))
         return
-
-    from gatelib.evaluation import atomic_write_csv
-    from gatelib.profiles import load_profile
-    from gatelib.provenance import git_commit
-
     cfg = load_profile(args.profile)
     if args.gpu:
         rows = _time_one(args)

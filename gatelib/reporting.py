@@ -17,7 +17,7 @@ from IPython.display import Markdown
 
 from gatelib.evaluation import read_results_csv, read_scores  # noqa: F401  (the notebooks read tables from here)
 from gatelib.profiles import PROJECT_ROOT
-from gatelib.significance import seed_summary
+from gatelib.significance import COMPARISON_COLUMNS, seed_summary
 
 # GATE Table 3 (§4.2), as printed: STS17 ar-ar, STS22 ar, STS22-v2 ar at each model's full dim.
 PAPER_TABLE3 = pd.DataFrame([
@@ -250,14 +250,13 @@ def speedup_table(speed: pd.DataFrame) -> pd.DataFrame:
 
 def read_throughput(results_dir: Path) -> pd.DataFrame:
     """``throughput.csv`` of a profile (``benchmarks/training_throughput.py``), one row per
-    ``setting``: a CPU lever, or a batch size with or without the GPU speed-ups (a GPU
-    measurement); empty if not measured."""
+    ``setting`` (its ``lever``: a CPU lever, or a batch size with or without the GPU speed-ups);
+    empty if not measured."""
     path = Path(results_dir) / "throughput.csv"
     if not path.is_file():
         return pd.DataFrame(columns=["setting", "pairs_per_s", "batch_size"])
-    table = pd.read_csv(path).rename(columns={"examples_per_s": "pairs_per_s", "timed_steps": "steps"})
-    gpu = table.apply(lambda r: f"batch {r.batch_size}" + (", fused AdamW + TF32" if r.gpu_speedups else ""), axis=1)
-    return table.assign(setting=table.lever if "lever" in table.columns else gpu)
+    table = pd.read_csv(path)
+    return table.assign(setting=table.lever)
 
 
 def throughput_table(throughput: pd.DataFrame) -> pd.DataFrame:
@@ -430,8 +429,7 @@ def read_probe_scores(names) -> pd.DataFrame:
 def read_probe_comparisons(names) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scores and paired-bootstrap comparisons of multi-seed probes, ``results/probes/<name>/``."""
     if not names:
-        return read_probe_scores(()), pd.DataFrame(columns=["a", "b", "task", "dim", "difference", "ci_low",
-                                                            "ci_high", "excludes_zero"])
+        return read_probe_scores(()), pd.DataFrame(columns=COMPARISON_COLUMNS)
     scores = [read_results_csv(_probe_file(n, "scores.csv")) for n in names]
     comparisons = [pd.read_csv(_probe_file(n, "comparisons.csv")) for n in names]
     return pd.concat(scores, ignore_index=True), pd.concat(comparisons, ignore_index=True)

@@ -42,7 +42,7 @@ from transformers import PrinterCallback, TrainerCallback, set_seed
 
 from gatelib.losses import GUIDED, STARTS_FROM, build_losses, dataset_kind
 from gatelib.models import load_base_model
-from gatelib.profiles import Profile
+from gatelib.profiles import Profile, TrainingRecipe
 
 logger = logging.getLogger(__name__)
 
@@ -364,7 +364,8 @@ def training_throughput(profile: Profile, config: str, train_datasets: dict[str,
 
 #: Recipe knobs added after runs were recorded, with their defaults: hashed only when set, so a
 #: finished run of a recipe that does not use them is still recognised (and resumed) as its own.
-_LATER_KNOBS = {"precision": "auto", "freeze_word_embeddings": False}
+_LATER_KNOBS = {f.name: f.default for f in dataclasses.fields(TrainingRecipe)
+                if f.name in ("precision", "freeze_word_embeddings")}
 
 
 def _recipe(profile: Profile, config: str, seed: int, train_datasets: dict[str, Dataset]) -> dict:

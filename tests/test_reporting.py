@@ -139,9 +139,9 @@ def test_throughput_table_and_takeaway_are_relative_to_todays_recipe(tmp_path):
 
 
 def test_a_gpu_throughput_table_is_read_by_batch_size_and_speed_ups(tmp_path):
-    pd.DataFrame({"hardware": ["cuda:H200"] * 2, "config": ["mrl"] * 2, "batch_size": [64, 64],
-                  "gpu_speedups": [False, True], "timed_steps": [19, 19], "step_ms": [145.0, 140.0],
-                  "examples_per_s": [161, 447]}).to_csv(tmp_path / "throughput.csv", index=False)
+    pd.DataFrame({"lever": ["batch 64", "batch 64, fused AdamW + TF32"], "hardware": ["cuda:H200"] * 2,
+                  "config": ["mrl"] * 2, "batch_size": [64, 64], "gpu_speedups": [False, True], "steps": [19, 19],
+                  "step_ms": [145.0, 140.0], "pairs_per_s": [161, 447]}).to_csv(tmp_path / "throughput.csv", index=False)
     table = reporting.throughput_table(reporting.read_throughput(tmp_path))
     assert table.setting.tolist() == ["batch 64", "batch 64, fused AdamW + TF32"]
     assert table["× first row"].tolist() == [1.0, 2.78]
