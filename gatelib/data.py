@@ -21,21 +21,19 @@ All failures raise one exception type, :class:`DataError`, saying what is wrong,
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import logging
-import math
-import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import datasets
+import numpy as np
 import pandas as pd
 
+from gatelib import corpora
+from gatelib.decontamination import contaminated_groups, lexical_nearest
 from gatelib.hub import hub_reachable
 
 logger = logging.getLogger(__name__)
@@ -62,29 +60,8 @@ __all__ = [
 ]
 
 
-class DataError(ValueError):
-    """The one exception this module raises for missing, corrupt or malformed data."""
-
-
-def _resolve_data_dir() -> Path:
-    env = os.environ.get("GATELIB_DATA_DIR")
-    if env:
-        return Path(env).expanduser().resolve()
-    return Path(__file__).resolve().parent.parent / "data"
-
-
-#: The project's ``data/`` folder: ``$GATELIB_DATA_DIR`` if set, else
-#: ``<parent of the gatelib package>/data``. Loaders re-read the environment variable
-#: at call time (so tests can monkeypatch it); otherwise they use this value, which may
-#: also be reassigned (``gatelib.data.DATA_DIR = Path(...)``).
-DATA_DIR: Path = _resolve_data_dir()
-
-CHECKSUMS_FILE = "checksums.json"
-
-
-def _data_dir() -> Path:
-    env = os.environ.get("GATELIB_DATA_DIR")
-    return Path(env).expanduser().resolve() if env else Path(DATA_DIR)
+from gatelib.datafiles import (CHECKSUMS_FILE, DATA_DIR, DataError, _check_score, _check_text, _data_dir,
+                               _display, _load_checksums, _read_table, _read_text, _sha256, _verified_path)
 
 
 # --------------------------------------------------------------------------- registry
@@ -129,8 +106,20 @@ EVAL_SETS_TEST: tuple[str, ...] = ("sts17-ar-ar", "sts17-en-ar", "semrel-arq-tes
                                    *RETRIEVAL_SETS)
 #: The rule that carves ``q2q-test`` out of the Q2Q file (part of every data fingerprint that reads it).
 Q2Q_TEST_RULE = "q2q-test: question components whose smallest question's sha256 is 0 mod 10"
-#: Training sets for :func:`load_train_set`.
-TRAIN_SETS: tuple[str, ...] = tuple(_TRAIN_FILES)
+#: Training sets for :func:`load_train_set`: the bundled sets above and the grouped corpora of
+#: ``gatelib.corpora`` (Flickr30k captions, XNLI test triplets, Dial2MSA).
+TRAIN_SETS: tuple[str, ...] = (*_TRAIN_FILES, *corpora.CORPORA)
+#: Corpora trained on *without* decontamination: the contaminated arm of the contamination
+#: experiment, and nothing else. Every other training set is filtered.
+CONTAMINATED_SETS: tuple[str, ...] = tuple(n for n in corpora.CORPORA if n.endswith("-contaminated"))
+#: Near-copy rule for the grouped corpora (``gatelib.decontamination``): a group (an image's
+#: captions, an XNLI premise block, a tweet and its references) is dropped whole if any of its
+#: texts has char 3-5-gram TF-IDF cosine >= ``lexical`` to any evaluation or dev sentence
+#: (:data:`EVAL_SETS` and :data:`RETRIEVAL_SETS`), after ``normalize_for_matching``. 0.7 is where
+#: STS17's sentences start to sit closer to the Flickr30k training captions than captions of
+#: unseen Flickr30k images do (data chapter), and where a caption starts to contain a test
+#: sentence whole («الناس ينتظرون في منطقة الراحة» for «الناس ينتظرون»).
+DECONTAMINATION: dict[str, float] = {"lexical": 0.7}
 
 #: name -> {reason: rows dropped} for the most recent :func:`load_train_set` call.
 #: Reasons: ``duplicates``, ``sick_valid_test_leak``, ``eval_overlap`` (shares a normalised
@@ -149,138 +138,10 @@ def files_for(name: str) -> tuple[str, ...]:
     if name in _TRAIN_FILES:
         test_files = tuple(f for t in EVAL_SETS_TEST for f in _EVAL_FILES[t])
         return _TRAIN_FILES[name] + tuple(f for f in test_files if f not in _TRAIN_FILES[name])
+    if name in corpora.CORPUS_FILES:  # decontaminated against every evaluation and dev set
+        own = corpora.CORPUS_FILES[name]
+        return own + tuple(dict.fromkeys(f for files in _EVAL_FILES.values() for f in files if f not in own))
     raise DataError(f"unknown dataset {name!r}; choose one of {EVAL_SETS + TRAIN_SETS}")
-
-
-# --------------------------------------------------------------------------- checksums
-
-def _display(path: Path) -> str:
-    try:
-        return f"data/{path.resolve().relative_to(_data_dir()).as_posix()}"
-    except ValueError:
-        return str(path)
-
-
-def _load_checksums() -> dict[str, str]:
-    p = _data_dir() / CHECKSUMS_FILE
-    if not p.is_file():
-        raise DataError(
-            f"checksum manifest {p} not found: set GATELIB_DATA_DIR to the project's data/ "
-            "folder or restore it with `git checkout data/`"
-        )
-    try:
-        sums = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DataError(f"{p} is not valid JSON ({e}); restore it with `git checkout data/`") from e
-    if not isinstance(sums, dict):
-        raise DataError(f"{p} must map relative paths to sha256 hex digests")
-    return sums
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def _verified_path(rel: str) -> Path:
-    """Return ``data/<rel>`` after checking it exists and matches data/checksums.json."""
-    path = _data_dir() / rel
-    if not path.is_file():
-        raise DataError(
-            f"data file data/{rel} is missing (looked at {path}); restore it with "
-            "`git checkout data/` or point GATELIB_DATA_DIR at a complete copy"
-        )
-    sums = _load_checksums()
-    expected = sums.get(rel)
-    if expected is None:
-        raise DataError(f"data/{rel} has no entry in data/{CHECKSUMS_FILE}; add its sha256 there")
-    actual = _sha256(path)
-    if actual != expected:
-        raise DataError(
-            f"data/{rel} has sha256 {actual}, expected {expected} (data/{CHECKSUMS_FILE}): "
-            "the file is corrupt or was edited; restore it with `git checkout data/`"
-        )
-    return path
-
-
-# --------------------------------------------------------------------------- parsing
-
-def _read_text(path: Path) -> str:
-    """Read UTF-8 text, strip a BOM and turn CRLF into LF."""
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError as e:
-        raise DataError(f"data file {path} is missing") from e
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{_display(Path(path))}: not UTF-8 at byte {e.start} ({e.reason})") from e
-    return text.lstrip("\ufeff").replace("\r\n", "\n")
-
-
-def _read_table(
-    path: Path,
-    *,
-    ncols: int,
-    sep: str = "\t",
-    quoted: bool = False,
-    header: Sequence[str] | None = None,
-) -> list[tuple[int, list[str]]]:
-    """Parse a delimited file into ``[(line_number, fields), ...]`` (no checksum check).
-
-    ``quoted=False`` splits every line on ``sep`` literally (csv.QUOTE_NONE: a ``"`` is
-    data, never a quote). ``quoted=True`` uses RFC-4180 quoting (fields may contain the
-    separator, doubled quotes or newlines). A trailing CR is removed, a BOM is stripped.
-    Any row with a field count other than ``ncols`` raises :class:`DataError`.
-    """
-    path = Path(path)
-    text = _read_text(path)
-    rows: list[tuple[int, list[str]]] = []
-    if quoted:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"',
-                            doublequote=True, strict=True)
-        start = 1
-        try:
-            for fields in reader:
-                rows.append((start, [f.rstrip("\r") for f in fields]))
-                start = reader.line_num + 1
-        except csv.Error as e:
-            raise DataError(f"{_display(path)} line {reader.line_num}: malformed CSV ({e})") from e
-    else:
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        for i, line in enumerate(lines, start=1):
-            rows.append((i, line.rstrip("\r").split(sep)))
-    if header is not None:
-        if not rows or rows[0][1] != list(header):
-            got = rows[0][1] if rows else "an empty file"
-            raise DataError(f"{_display(path)}: expected header {list(header)}, got {got}")
-        rows = rows[1:]
-    for line_no, fields in rows:
-        if len(fields) != ncols:
-            raise DataError(
-                f"{_display(path)} line {line_no}: expected {ncols} columns, found {len(fields)} "
-                f"({'quoted CSV' if quoted else 'tab-separated, no quoting'}); the row is malformed "
-                "-- restore the file with `git checkout data/`"
-            )
-    return rows
-
-
-def _check_text(s: str, path: Path, line: int, col: str) -> str:
-    if not s.strip():
-        raise DataError(f"{_display(path)} line {line}: empty or whitespace-only {col}")
-    return s
-
-
-def _check_score(x: str, path: Path, line: int, lo: float, hi: float) -> float:
-    try:
-        v = float(x)
-    except ValueError:
-        raise DataError(f"{_display(path)} line {line}: score {x!r} is not a number") from None
-    if math.isnan(v) or not (lo <= v <= hi):
-        raise DataError(f"{_display(path)} line {line}: score {x!r} is NaN or outside [{lo}, {hi}]")
-    return v
 
 
 def _parse_sts17(input_path: Path, gs_path: Path) -> dict[str, list]:
@@ -644,6 +505,8 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
     of dropped rows per reason are logged at INFO, stored in ``LAST_DROPPED[name]`` and
     appended to ``dataset.info.description``.
     """
+    if name in corpora.CORPORA:
+        return _load_corpus(name, drop_eval_overlap=drop_eval_overlap)
     if name not in _TRAIN_FILES:
         raise DataError(f"unknown training set {name!r}; choose one of {TRAIN_SETS}")
     paths = [_verified_path(rel) for rel in _TRAIN_FILES[name]]
@@ -701,6 +564,72 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
     return _to_dataset(cols, desc)
 
 
+def held_out_references() -> list[str]:
+    """Every distinct sentence of every bundled evaluation and dev set (:data:`EVAL_SETS`,
+    :data:`RETRIEVAL_SETS`), as in the files: what decontamination compares training texts with."""
+    texts: dict[str, None] = {}
+    for n in EVAL_SETS + RETRIEVAL_SETS:
+        ds = load_eval_set(n)
+        texts.update(dict.fromkeys(list(ds["sentence1"]) + list(ds["sentence2"])))
+    return list(texts)
+
+
+_NEAREST_CACHE: dict[str, tuple[list, np.ndarray, np.ndarray]] = {}
+
+
+def nearest_held_out(name: str) -> pd.DataFrame:
+    """For every text of every group of corpus ``name`` (before decontamination): its group, the
+    char n-gram TF-IDF cosine to the nearest evaluation or dev sentence, and that sentence. Computed
+    once per process and data fingerprint (about a minute for the 155k Flickr30k captions on 2 cores)."""
+    files, loader = corpora.CORPORA[name]
+    corpus = loader([_verified_path(rel) for rel in files])
+    key = data_fingerprint(name)
+    if key not in _NEAREST_CACHE:
+        refs = held_out_references()
+        texts = [(g, t) for g, ts in corpus.group_texts.items() for t in ts]
+        sims, idx = lexical_nearest([t for _, t in texts], refs)
+        _NEAREST_CACHE[key] = (texts, sims, np.array([refs[i] if i >= 0 else "" for i in idx], dtype=object))
+    texts, sims, nearest = _NEAREST_CACHE[key]
+    return pd.DataFrame({"group": [g for g, _ in texts], "text": [t for _, t in texts],
+                         "similarity": sims, "nearest": nearest})
+
+
+def _load_corpus(name: str, *, drop_eval_overlap: bool) -> datasets.Dataset:
+    """A grouped corpus of ``gatelib.corpora``, decontaminated group by group (:data:`DECONTAMINATION`)
+    and then through the exact-match filter, unless it is one of :data:`CONTAMINATED_SETS`: those keep
+    every flagged group and leave out as many clean groups (the first by sha256 of the group id), so
+    the two arms of the contamination experiment have the same number of rows."""
+    files, loader = corpora.CORPORA[name]
+    corpus = loader([_verified_path(rel) for rel in files])
+    dropped = dict(corpus.dropped)
+    clean = name not in CONTAMINATED_SETS
+    near = nearest_held_out(name.removesuffix("-contaminated"))
+    flagged = contaminated_groups(list(near["group"]), (near["similarity"].to_numpy(), DECONTAMINATION["lexical"]))
+    if clean:
+        keep = [i for i, g in enumerate(corpus.groups) if g not in flagged]
+        dropped["near_copy_group"] = len(corpus.groups) - len(keep)
+    else:  # as many rows as the clean set: the flagged groups replace as many clean ones
+        clean_rows = [i for i, g in enumerate(corpus.groups) if g not in flagged]
+        n_flagged = len(corpus.groups) - len(clean_rows)
+        by_hash = sorted(clean_rows, key=lambda i: hashlib.sha256(repr(corpus.groups[i]).encode()).hexdigest())
+        left_out = set(by_hash[:n_flagged])
+        keep = [i for i in range(len(corpus.groups)) if i not in left_out]
+        dropped["clean_rows_swapped_out"] = n_flagged
+    corpus = corpus.select(keep)
+    cols = corpus.columns
+    dropped["eval_overlap"] = 0
+    if drop_eval_overlap and clean:
+        cols, dropped["eval_overlap"] = _drop_overlap(cols, eval_sentences())
+    LAST_DROPPED[name] = dropped
+    n = len(next(iter(cols.values())))
+    summary = ", ".join(f"{k}={v}" for k, v in dropped.items())
+    logger.info("load_train_set(%r): %d rows; dropped %s", name, n, summary)
+    rule = (f"groups with a text at char-TF-IDF cosine >= {DECONTAMINATION['lexical']} to any evaluation or dev "
+            "sentence dropped whole" if clean else "NOT decontaminated (the contamination experiment's contaminated arm)")
+    desc = f"{name} (training); files: {', '.join(files)}; rows dropped: {summary}; {rule}"
+    return _to_dataset(cols, desc)
+
+
 # --------------------------------------------------------------------------- reported scores
 
 PEER_SCORES_FILE = "reported/mteb_arabic_sts_results.csv"
@@ -748,6 +677,9 @@ def data_fingerprint(names: str | Iterable[str]) -> str:
     blob = "".join(f"{f}:{sums[f]}\n" for f in files) + "".join(f"{h}\n" for h in hub)
     if any(f in _EVAL_FILES["q2q-test"] for f in files):
         blob += Q2Q_TEST_RULE + "\n"
+    decontaminated = [n for n in names if n in corpora.CORPORA and n not in CONTAMINATED_SETS]
+    if decontaminated:
+        blob += f"decontamination {sorted(DECONTAMINATION.items())}: {','.join(sorted(decontaminated))}\n"
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -861,7 +793,7 @@ def load_named_sets(names: Iterable[str], max_rows: int | None = None, seed: int
     loaded = {}
     for name in names:
         ds = load_named_set(name)
-        if held_out:
+        if held_out and name not in CONTAMINATED_SETS:
             leaking = {row for row, _, _ in find_overlap(ds, against)}
             if leaking:
                 ds = ds.select([i for i in range(len(ds)) if i not in leaking])
@@ -899,11 +831,13 @@ def _held_out_sentences(names: Iterable[str]) -> set[str]:
 
 def overlap_report(train_sets: Iterable[str], eval_sets: Iterable[str]) -> pd.DataFrame:
     """Rows of each training set (as a run loads it) that share a normalised sentence with any
-    test or dev set the run evaluates on: all zeros, or the run is leaking."""
+    test or dev set the run evaluates on: all zeros, or the run is leaking. The contaminated arm of
+    the contamination experiment (:data:`CONTAMINATED_SETS`) leaks by design and is left out."""
     eval_sets = tuple(eval_sets)
     against = _held_out_sentences(eval_sets)
     rows = []
-    for name, ds in load_named_sets(train_sets, held_out=eval_sets).items():
+    clean = [n for n in train_sets if n not in CONTAMINATED_SETS]
+    for name, ds in load_named_sets(clean, held_out=eval_sets).items():
         rows.append({"training set": name, "rows": len(ds),
                      "overlapping_rows": len({row for row, _, _ in find_overlap(ds, against)})})
     return pd.DataFrame(rows)

@@ -32,6 +32,8 @@ Configs (the ``config`` column of every results row):
   ``MatryoshkaLoss(CoSENT)``, GATE stage 2's scored-pair loss at every Matryoshka dim;
 * ``mnrl-dialects`` — the same data as ``mrl-dialects`` without Matryoshka (MNRL and plain
   CoSENT on the full embedding): the no-Matryoshka control of ``mrl-dialects``.
+* ``mrl-contaminated`` — beyond the paper: ``mrl`` trained on the grouped corpora (Flickr30k
+  captions) *without* decontamination, as many rows as the clean set: what leaked test sentences buy.
 * ``mnrl-dialects-guided`` — ``mnrl-dialects`` with the contrastive loss guided: GISTEmbedLoss
   (Solatorio 2024, arXiv 2402.16829) with the frozen *untrained* model as guide masks every
   in-batch negative the guide rates above the positive (a likely false negative: NLI premises
@@ -65,7 +67,11 @@ from gatelib.profiles import ProfileError, check_matryoshka_dims
 
 UNTRAINED = "zero-shot"
 TRAINED_CONFIGS = ("mnrl", "mrl", "hybrid-paper", "hybrid-triplet", "mrl-distill", "mrl-mined", "mrl-bilingual",
-                   "mrl-dialects", "mnrl-dialects", "mnrl-dialects-guided")
+                   "mrl-dialects", "mnrl-dialects", "mnrl-dialects-guided", "mrl-contaminated")
+#: The contaminated arm of the contamination experiment -> the recipe it repeats: the same losses,
+#: with every grouped corpus among its sets replaced by its ``-contaminated`` twin (not
+#: decontaminated, same number of rows; ``gatelib.data.CONTAMINATED_SETS``).
+CONTAMINATED = {"mrl-contaminated": "mrl"}
 CONFIGS = (UNTRAINED, *TRAINED_CONFIGS)
 #: Configs that continue from another config's model of the same seed (GATE §3.2.2).
 STARTS_FROM = {"hybrid-paper": "mrl"}
@@ -73,7 +79,8 @@ STARTS_FROM = {"hybrid-paper": "mrl"}
 #: to. A Matryoshka recipe is also measured against its same-data control without Matryoshka.
 COMPARED_WITH = {"mrl": ("mnrl",), "hybrid-paper": ("mrl",), "hybrid-triplet": ("mrl",), "mrl-distill": ("mrl",),
                  "mrl-mined": ("mrl",), "mrl-bilingual": ("mrl",), "mrl-dialects": ("mrl", "mnrl-dialects"),
-                 "mnrl-dialects": ("mnrl",), "mnrl-dialects-guided": ("mnrl-dialects",)}
+                 "mnrl-dialects": ("mnrl",), "mnrl-dialects-guided": ("mnrl-dialects",),
+                 "mrl-contaminated": ("mrl",)}
 #: Configs that train the full embedding only (no Matryoshka).
 FULL_DIM_ONLY = ("mnrl", "mnrl-dialects", "mnrl-dialects-guided")
 #: Configs whose contrastive loss is guided by the frozen untrained model (GISTEmbedLoss).
@@ -167,6 +174,7 @@ def build_losses(
     """
     if config not in TRAINED_CONFIGS:
         raise ProfileError(f"Unknown training config {config!r}; choose one of {list(TRAINED_CONFIGS)}.")
+    config = CONTAMINATED.get(config, config)  # the same losses; only the data differ
     allowed = {"mnrl": {"contrastive"}, "mrl": {"contrastive"}, "hybrid-triplet": {"contrastive"},
                "mrl-mined": {"contrastive"}, "mrl-bilingual": {"contrastive"},
                "mrl-distill": {"contrastive", "parallel"}, "hybrid-paper": {"nli", "scored"},

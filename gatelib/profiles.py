@@ -110,7 +110,8 @@ class Profile:
         """The training sets a config uses: ``stage2_sets`` for ``hybrid-paper``, ``train_sets``
         plus ``parallel_sets`` for ``mrl-distill``, ``train_sets`` plus ``english_sets`` for
         ``mrl-bilingual``, ``train_sets`` plus ``dialect_sets`` for ``mrl-dialects``, its control
-        ``mnrl-dialects`` and ``mnrl-dialects-guided``, ``train_sets`` otherwise."""
+        ``mnrl-dialects`` and ``mnrl-dialects-guided``, for ``<recipe>-contaminated`` the recipe's sets
+        with each grouped corpus replaced by its ``-contaminated`` twin, ``train_sets`` otherwise."""
         if config == "hybrid-paper":
             return self.stage2_sets
         if config == "mrl-distill":
@@ -119,6 +120,11 @@ class Profile:
             return self.train_sets + self.english_sets
         if config in ("mrl-dialects", "mnrl-dialects", "mnrl-dialects-guided"):
             return self.train_sets + self.dialect_sets
+        if config.endswith("-contaminated"):  # the recipe's sets, each corpus by its undecontaminated twin
+            from gatelib.corpora import CORPORA
+
+            base = self.sets_for(config.removesuffix("-contaminated"))
+            return tuple(f"{n}-contaminated" if f"{n}-contaminated" in CORPORA else n for n in base)
         return self.train_sets
 
     def recipe_for(self, config: str) -> TrainingRecipe:
@@ -203,6 +209,10 @@ def _check_recipes(profile: Profile, where: str) -> None:
                         ("mnrl-dialects", "dialect_sets"), ("mnrl-dialects-guided", "dialect_sets")):
         if config in profile.configs and not getattr(profile, key):
             raise ProfileError(f"{where}: config {config} needs {key}.")
+    for config in profile.configs:
+        if config.endswith("-contaminated") and profile.sets_for(config) == profile.sets_for(config.removesuffix("-contaminated")):
+            raise ProfileError(f"{where}: {config} needs a grouped corpus with a contaminated twin (e.g. "
+                               "flickr30k-pairs) among its training sets; without one it is its recipe again.")
     if "hybrid-paper" in profile.configs and "mrl" not in profile.configs:
         raise ProfileError(f"{where}: hybrid-paper continues from the mrl model: add mrl to configs.")
 

@@ -1,6 +1,7 @@
 """Tests for gatelib.data: integrity, counts, leak-freedom and failure modes (fast)."""
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
@@ -52,6 +53,14 @@ def test_checksums_json_matches_documented_table():
     assert table == _checksums()
 
 
+def test_gzip_copies_decompress_to_the_documented_originals():
+    doc = (DATA / "DATA.md").read_text(encoding="utf-8")
+    gz = [rel for rel in _checksums() if rel.endswith(".gz") and rel != "flickr30k_ar/captions.tsv.gz"]
+    assert len(gz) == 5
+    for rel in gz:  # a gzip copy of a byte-exact original, whose sha256 DATA.md names
+        assert hashlib.sha256(gzip.decompress((DATA / rel).read_bytes())).hexdigest() in doc, rel
+
+
 @pytest.mark.skipif(not SHARED_MANIFEST.exists(), reason="shared MANIFEST only on the build machine")
 def test_checksums_json_matches_shared_manifest():
     manifest = dict(SHA_ROW.findall(SHARED_MANIFEST.read_text(encoding="utf-8")))
@@ -78,11 +87,15 @@ TRAIN_ROWS = {  # after de-duplication and leak filtering
     "xnli-triplets": 830, "xnli-pairs": 2490, "xnli-parallel": 6679, "xnli-dev-parallel": 3320, "sick-parallel": 5146, "q2q-pairs": 4860,
     "q2q-triplets": 4124, "sick-pairs": 3847, "sick-nli": 3847, "sick-entailment": 1019, "stsb-ar-scored": 1376,
     "semrel-arq-train": 1068, "semrel-ary-train": 653, "xnli-triplets-en": 830, "sick-entailment-en": 1088,
+    # grouped corpora, decontaminated (gatelib.corpora): whole groups with a near copy dropped
+    "flickr30k-pairs": 27204, "xnli-test-triplets": 1668, "xnli-test-pairs": 5000, "dial2msa-pairs": 12334,
+    "dial2msa-msa-pairs": 6843,
 }
 
 
 def test_registries_cover_counts():
-    assert set(D.EVAL_SETS) == set(EVAL_ROWS) and set(D.TRAIN_SETS) == set(TRAIN_ROWS)
+    assert set(D.EVAL_SETS) == set(EVAL_ROWS) and set(D.TRAIN_SETS) == set(TRAIN_ROWS) | set(D.CONTAMINATED_SETS)
+    assert D.CONTAMINATED_SETS == ("flickr30k-pairs-contaminated",)
     assert set(D.EVAL_SETS_TEST) <= set(D.EVAL_SETS) | set(D.RETRIEVAL_SETS)
 
 
@@ -381,3 +394,37 @@ def test_english_originals_are_the_same_rows_in_english():
     sick = D.load_train_set("sick-entailment-en")
     assert all(s.isascii() for c in ("anchor", "positive") for s in sick[c])
     assert not D.find_overlap(sick, D.eval_sentences())
+
+
+# ------------------------------------------------------------------ decontamination of the grouped corpora
+
+def test_corpora_drop_whole_groups_with_a_near_copy():
+    from gatelib.decontamination import normalize_for_matching
+
+    near = D.nearest_held_out("flickr30k-pairs")
+    flagged = set(near.group[near.similarity >= D.DECONTAMINATION["lexical"]])
+    assert len(flagged) == 1796  # of 29,000 train images
+    ds = D.load_train_set("flickr30k-pairs")
+    assert D.LAST_DROPPED["flickr30k-pairs"]["near_copy_group"] == 1796
+    copies = set(near.text[near.similarity >= D.DECONTAMINATION["lexical"]])
+    kept = {normalize_for_matching(t) for c in ("anchor", "positive") for t in ds[c]}
+    assert not kept & {normalize_for_matching(t) for t in copies}  # no copy survives, nor its image's pair
+    # the near copy the exact filter missed: a SICK-ar / STS17 sentence that differs by a full stop
+    assert near.similarity.max() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_contaminated_arm_has_the_same_size_and_the_near_copies():
+    clean, dirty = D.load_train_set("flickr30k-pairs"), D.load_train_set("flickr30k-pairs-contaminated")
+    assert len(clean) == len(dirty) and D.LAST_DROPPED["flickr30k-pairs-contaminated"]["clean_rows_swapped_out"] == 1796
+    assert len(set(dirty["anchor"]) - set(clean["anchor"])) == 1796
+    assert D.find_overlap(dirty, D.eval_sentences())  # leaks by design, and is left out of the leak report
+    report = D.overlap_report(["flickr30k-pairs-contaminated", "xnli-test-triplets"], ["sts17-ar-ar"])
+    assert list(report["training set"]) == ["xnli-test-triplets"] and report.overlapping_rows.sum() == 0
+
+
+def test_decontamination_rule_is_part_of_the_fingerprint(monkeypatch):
+    before = D.data_fingerprint("flickr30k-pairs"), D.data_fingerprint("flickr30k-pairs-contaminated")
+    monkeypatch.setitem(D.DECONTAMINATION, "lexical", 0.8)
+    after = D.data_fingerprint("flickr30k-pairs"), D.data_fingerprint("flickr30k-pairs-contaminated")
+    assert before[0] != after[0] and before[1] == after[1]
+    assert set(D.files_for("flickr30k-pairs")) >= {f for n in D.EVAL_SETS for f in D.files_for(n)}

