@@ -552,6 +552,14 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
     else:  # semrel-*-train
         cols = _parse_semrel(paths[0])
 
+    return _train_dataset(name, cols, dropped, _TRAIN_FILES[name], drop_eval_overlap,
+                          f"eval-overlap filter {'on' if drop_eval_overlap else 'OFF'} against {', '.join(EVAL_SETS_TEST)}")
+
+
+def _train_dataset(name: str, cols: dict[str, list], dropped: dict[str, int], files: Sequence[str],
+                   drop_eval_overlap: bool, rule: str) -> datasets.Dataset:
+    """The last step of every training set: the exact-match leak filter (if on), the drop counts in
+    :data:`LAST_DROPPED` and the log, and a description naming the files and ``rule``."""
     dropped["eval_overlap"] = 0
     if drop_eval_overlap:
         cols, dropped["eval_overlap"] = _drop_overlap(cols, eval_sentences())
@@ -559,9 +567,7 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
     n = len(next(iter(cols.values())))
     summary = ", ".join(f"{k}={v}" for k, v in dropped.items())
     logger.info("load_train_set(%r): %d rows; dropped %s", name, n, summary)
-    desc = (f"{name} (training); files: {', '.join(_TRAIN_FILES[name])}; rows dropped: {summary}; "
-            f"eval-overlap filter {'on' if drop_eval_overlap else 'OFF'} against {', '.join(EVAL_SETS_TEST)}")
-    return _to_dataset(cols, desc)
+    return _to_dataset(cols, f"{name} (training); files: {', '.join(files)}; rows dropped: {summary}; {rule}")
 
 
 def held_out_references() -> list[str]:
@@ -615,19 +621,9 @@ def _load_corpus(name: str, *, drop_eval_overlap: bool) -> datasets.Dataset:
         left_out = set(by_hash[:n_flagged])
         keep = [i for i in range(len(corpus.groups)) if i not in left_out]
         dropped["clean_rows_swapped_out"] = n_flagged
-    corpus = corpus.select(keep)
-    cols = corpus.columns
-    dropped["eval_overlap"] = 0
-    if drop_eval_overlap and clean:
-        cols, dropped["eval_overlap"] = _drop_overlap(cols, eval_sentences())
-    LAST_DROPPED[name] = dropped
-    n = len(next(iter(cols.values())))
-    summary = ", ".join(f"{k}={v}" for k, v in dropped.items())
-    logger.info("load_train_set(%r): %d rows; dropped %s", name, n, summary)
     rule = (f"groups with a text at char-TF-IDF cosine >= {DECONTAMINATION['lexical']} to any evaluation or dev "
             "sentence dropped whole" if clean else "NOT decontaminated (the contamination experiment's contaminated arm)")
-    desc = f"{name} (training); files: {', '.join(files)}; rows dropped: {summary}; {rule}"
-    return _to_dataset(cols, desc)
+    return _train_dataset(name, corpus.select(keep).columns, dropped, files, drop_eval_overlap and clean, rule)
 
 
 # --------------------------------------------------------------------------- reported scores
