@@ -119,6 +119,17 @@ def eval_sets_takeaway(eval_sets: dict) -> str:
     return "; ".join(parts) + "."
 
 
+def nearest_takeaway(table: pd.DataFrame, threshold: float) -> str:
+    """How many STS17 Arabic sentences have a training text at or above ``threshold``, per set."""
+    test = table[table.queries == "STS17 Arabic sentences"]
+    n = test.groupby("training set", sort=False).size().iloc[0]
+    above = test[test.similarity >= threshold].groupby("training set", sort=False).size()
+    above = above.reindex(test["training set"].unique(), fill_value=0)
+    listed = ", ".join(f"{name} {count}" for name, count in above.items())
+    return (f"Of {n} STS17 Arabic sentences, those with a training text at cosine ≥ {threshold:g}: {listed}; "
+            f"the closest reaches {test.similarity.max():.2f} ({test.loc[test.similarity.idxmax(), 'training set']}).")
+
+
 def throughput_takeaway(throughput: pd.DataFrame) -> str:
     """The fastest setting and the speed-up of each over the first (today's recipe)."""
     rate = throughput.set_index("setting").pairs_per_s

@@ -600,6 +600,41 @@ def nearest_held_out(name: str) -> pd.DataFrame:
                          "similarity": sims, "nearest": nearest})
 
 
+def _arabic_test_sentences(eval_sets: Iterable[str]) -> list[str]:
+    """The distinct Arabic sentences of the held-out STS17 sets among ``eval_sets`` (both sides of
+    ``ar-ar``, the Arabic side of ``en-ar``)."""
+    texts: dict[str, None] = {}
+    for name in eval_sets:
+        if name.startswith("sts17"):
+            ds = load_eval_set(name)
+            cols = ("sentence2",) if name == "sts17-en-ar" else ("sentence1", "sentence2")
+            texts.update(dict.fromkeys(t for c in cols for t in ds[c]))
+    return list(texts)
+
+
+def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) -> pd.DataFrame:
+    """How close each held-out STS17 Arabic sentence comes to each training set, as a run loads it:
+    one row per (set, sentence) with the char n-gram TF-IDF cosine to the set's nearest text
+    (``gatelib.decontamination``; the ``english`` side of parallel sets is left out).
+
+    When a Flickr30k corpus is among the sets, the captions of Flickr30k's *test* images (never
+    trained on, same domain) are measured against it too, as ``queries`` = "unseen-image captions":
+    how close a caption comes without being a copy."""
+    eval_sets = tuple(eval_sets)
+    queries = _arabic_test_sentences(eval_sets)
+    rows = []
+    for name, ds in load_named_sets(train_sets, held_out=eval_sets).items():
+        texts = list(dict.fromkeys(t for c in _string_columns(ds) if c != "english" for t in ds[c]))
+        asked = [("STS17 Arabic sentences", queries)]
+        if name.startswith("flickr30k") and name not in CONTAMINATED_SETS:
+            images = corpora.flickr30k_test_images(_verified_path(corpora.FLICKR_FILE))
+            asked.append(("unseen-image captions", [c for captions in images.values() for c in captions]))
+        for label, sentences in asked:
+            sims, _ = lexical_nearest(sentences, texts)
+            rows.append(pd.DataFrame({"training set": name, "queries": label, "similarity": sims}))
+    return pd.concat(rows, ignore_index=True)
+
+
 def _load_corpus(name: str, *, drop_eval_overlap: bool) -> datasets.Dataset:
     """A grouped corpus of ``gatelib.corpora``, decontaminated group by group (:data:`DECONTAMINATION`)
     and then through the exact-match filter, unless it is one of :data:`CONTAMINATED_SETS`: those keep

@@ -213,6 +213,24 @@ def plot_eval_sets(eval_sets: dict, axes=None):
     return axes
 
 
+def plot_nearest_training_text(table: pd.DataFrame, threshold: float, ax=None):
+    """Share of test sentences whose nearest training text reaches each similarity (one curve per
+    training set; dashed: unseen-image captions), with the decontamination threshold marked."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9.5, 3.6), layout="constrained")
+    colours = dict(zip(table["training set"].unique(), sns.color_palette()))
+    for (name, queries), part in table.groupby(["training set", "queries"], sort=False):
+        unseen = queries == "unseen-image captions"
+        sns.ecdfplot(x=part.similarity, complementary=True, color=colours[name], ls="--" if unseen else "-",
+                     label=f"{name} ({queries})" if unseen else name, ax=ax)
+    ax.axvline(threshold, color="0.3", lw=1, ls=":")
+    ax.set_xlabel("char 3-5-gram TF-IDF cosine to the nearest training text")
+    ax.set_ylabel("share of sentences at or above")
+    ax.set_yscale("log")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
+    return ax
+
+
 def plot_similarity_functions(table: pd.DataFrame, config: str):
     """Spearman × 100 per similarity function against dim, re-normalised vs raw slices."""
     data = table[table.config == config].assign(

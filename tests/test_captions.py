@@ -63,3 +63,14 @@ def test_retrieval_takeaway(metric):
                           for d, v in by_dim.items()])
     assert captions.retrieval_takeaway(table, "q") == \
         "mrr@10 of mrl: 90.0 at 384 dims, 88.0 at 64, 80.0 at 16 (at 384 dims: zero-shot 87.0)."
+
+
+def test_nearest_takeaway_counts_sentences_at_the_threshold_per_set():
+    table = pd.DataFrame({
+        "training set": ["a", "a", "a", "b", "b", "b", "b"],
+        "queries": ["STS17 Arabic sentences"] * 3 + ["STS17 Arabic sentences"] * 3 + ["unseen-image captions"],
+        "similarity": [0.2, 0.75, 1.0, 0.1, 0.3, 0.69, 0.99],
+    })
+    text = captions.nearest_takeaway(table, 0.7)
+    assert text.startswith("Of 3 STS17 Arabic sentences") and "a 2, b 0" in text  # captions of unseen images not counted
+    assert "reaches 1.00 (a)" in text

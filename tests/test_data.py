@@ -428,3 +428,15 @@ def test_decontamination_rule_is_part_of_the_fingerprint(monkeypatch):
     after = D.data_fingerprint("flickr30k-pairs"), D.data_fingerprint("flickr30k-pairs-contaminated")
     assert before[0] != after[0] and before[1] == after[1]
     assert set(D.files_for("flickr30k-pairs")) >= {f for n in D.EVAL_SETS for f in D.files_for(n)}
+
+
+def test_nearest_training_texts_measures_each_set_and_the_unseen_caption_baseline():
+    table = D.nearest_training_texts(["sick-entailment", "flickr30k-pairs"], ["sts17-ar-ar", "sts17-en-ar"])
+    sts = table[table.queries == "STS17 Arabic sentences"]
+    assert set(sts["training set"]) == {"sick-entailment", "flickr30k-pairs"}
+    assert sts.groupby("training set").size().tolist() == [744, 744]  # distinct Arabic sentences of both tracks
+    unseen = table[table.queries == "unseen-image captions"]
+    assert set(unseen["training set"]) == {"flickr30k-pairs"} and len(unseen) == 10070
+    clean = sts[sts["training set"] == "flickr30k-pairs"].similarity
+    assert 0.6 < clean.max() < D.DECONTAMINATION["lexical"]  # decontaminated: whole images at or above are gone
+    assert (sts[sts["training set"] == "sick-entailment"].similarity >= 0.7).sum() == 12  # kept by the exact-match rule

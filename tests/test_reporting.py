@@ -145,3 +145,11 @@ def test_a_gpu_throughput_table_is_read_by_batch_size_and_speed_ups(tmp_path):
     table = reporting.throughput_table(reporting.read_throughput(tmp_path))
     assert table.setting.tolist() == ["batch 64", "batch 64, fused AdamW + TF32"]
     assert table["× first row"].tolist() == [1.0, 2.78]
+
+
+def test_near_copy_plot_has_a_curve_per_set_and_the_threshold():
+    table = pd.DataFrame({"training set": ["a"] * 4 + ["b"] * 4, "queries": ["STS17 Arabic sentences"] * 8,
+                          "similarity": [0.1, 0.5, 0.8, 1.0, 0.2, 0.3, 0.4, 0.6]})
+    ax = reporting.plot_nearest_training_text(table, 0.7)
+    assert len(ax.get_lines()) == 3 and ax.get_lines()[-1].get_xdata()[0] == 0.7  # two curves, one threshold
+    assert ax.get_yscale() == "log"
