@@ -218,7 +218,8 @@ def plot_nearest_training_text(table: pd.DataFrame, threshold: float, ax=None):
     training set; dashed: unseen-image captions), with the decontamination threshold marked."""
     if ax is None:
         _, ax = plt.subplots(figsize=(9.5, 3.6), layout="constrained")
-    colours = dict(zip(table["training set"].unique(), sns.color_palette()))
+    names = table["training set"].unique()
+    colours = dict(zip(names, sns.color_palette("tab20" if len(names) > 10 else None, len(names))))
     for (name, queries), part in table.groupby(["training set", "queries"], sort=False):
         unseen = queries == "unseen-image captions"
         sns.ecdfplot(x=part.similarity, complementary=True, color=colours[name], ls="--" if unseen else "-",
