@@ -101,6 +101,11 @@ RETRIEVAL_SETS: tuple[str, ...] = ("q2q-test",)
 #: STS evaluation sets for :func:`load_eval_set`. ``stsb-ar-mt`` and the SemRel dev sets are
 #: development / extra evaluation only; the held-out tests are :data:`EVAL_SETS_TEST`.
 EVAL_SETS: tuple[str, ...] = tuple(n for n in _EVAL_FILES if n not in RETRIEVAL_SETS)
+#: In-domain retrieval test of the caption corpus: every caption of Flickr30k's val and test images
+#: (2,014 images, 10,070 captions) retrieves the other captions of its image. Its split is Flickr30k's
+#: own, by image; it is not in :data:`EVAL_SETS_TEST` or the near-copy references, because captions are
+#: formulaic: a near-copy rule against unseen images' captions would drop a fifth of the training images.
+CAPTION_RETRIEVAL_SETS: tuple[str, ...] = ("flickr30k-test",)
 #: Held-out test sets: no training set may share a sentence with them.
 EVAL_SETS_TEST: tuple[str, ...] = ("sts17-ar-ar", "sts17-en-ar", "semrel-arq-test", "semrel-ary-test",
                                    *RETRIEVAL_SETS)
@@ -135,6 +140,8 @@ def files_for(name: str) -> tuple[str, ...]:
     """
     if name in _EVAL_FILES:
         return _EVAL_FILES[name]
+    if name in CAPTION_RETRIEVAL_SETS:
+        return (corpora.FLICKR_FILE,)
     if name in _TRAIN_FILES:
         test_files = tuple(f for t in EVAL_SETS_TEST for f in _EVAL_FILES[t])
         return _TRAIN_FILES[name] + tuple(f for f in test_files if f not in _TRAIN_FILES[name])
@@ -299,13 +306,23 @@ def load_eval_set(name: str) -> datasets.Dataset:
     use it for evaluation or as ``stsb-ar-scored`` for training, never both in one run.
     Sentences are kept exactly as in the files (only a trailing CR is removed).
 
+    ``flickr30k-test`` (:data:`CAPTION_RETRIEVAL_SETS`) gives every pair of captions of one Flickr30k
+    val/test image, ``label`` 1: ``gatelib.retrieval`` turns it into each caption retrieving the others
+    of its image among all 10,070.
+
     ``q2q-test`` is the paraphrase-retrieval test (:data:`RETRIEVAL_SETS`): about a tenth of
     the NSURL-2019 Q2Q question pairs, whole question components (:data:`Q2Q_TEST_RULE`), as
     ``sentence1, sentence2, label`` (1 paraphrase, 0 not); ``q2q-pairs``/``q2q-triplets``
     train on the rest. ``gatelib.retrieval`` scores it.
     """
+    if name in CAPTION_RETRIEVAL_SETS:
+        images = corpora.flickr30k_test_images(_verified_path(corpora.FLICKR_FILE))
+        pairs = [(a, b) for captions in images.values() for i, a in enumerate(captions) for b in captions[i + 1:]]
+        return _to_dataset({"sentence1": [a for a, _ in pairs], "sentence2": [b for _, b in pairs],
+                            "label": [1] * len(pairs)}, f"{name} (evaluation); files: {corpora.FLICKR_FILE}")
     if name not in _EVAL_FILES:
-        raise DataError(f"unknown evaluation set {name!r}; choose one of {EVAL_SETS + RETRIEVAL_SETS}")
+        raise DataError(f"unknown evaluation set {name!r}; choose one of "
+                        f"{EVAL_SETS + RETRIEVAL_SETS + CAPTION_RETRIEVAL_SETS}")
     paths = [_verified_path(rel) for rel in _EVAL_FILES[name]]
     if name == "q2q-test":
         _, test = _q2q_split(_parse_q2q(paths[0]))
@@ -803,7 +820,7 @@ def load_hub_dataset(name: str, split: str | None = None, *, drop_eval_overlap: 
 
 def load_named_set(name: str) -> datasets.Dataset:
     """Any set a profile can name: bundled evaluation or training set, or a Hub dataset."""
-    if name in EVAL_SETS or name in RETRIEVAL_SETS:
+    if name in EVAL_SETS or name in RETRIEVAL_SETS or name in CAPTION_RETRIEVAL_SETS:
         return load_eval_set(name)
     if name in TRAIN_SETS:
         return load_train_set(name)

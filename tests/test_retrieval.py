@@ -45,3 +45,12 @@ def test_retrieval_table_on_the_bundled_split(e5_model):
     assert table["recall@10"].between(0, 100).all() and (table["recall@10"] >= table["recall@1"]).all()
     # a real encoder retrieves paraphrases far above chance (10 of ~200 questions)
     assert table.set_index("dim").loc[384, "mrr@10"] > 50
+
+
+def test_flickr30k_test_is_each_caption_retrieving_the_rest_of_its_image():
+    pairs = data.load_eval_set("flickr30k-test")
+    corpus, relevant = retrieval.paraphrase_queries(pairs)
+    assert len(corpus) <= 10070 and len(relevant) > 10000  # every caption is a query (repeated captions merge)
+    assert max(len(r) for r in relevant.values()) <= 8 and min(len(r) for r in relevant.values()) >= 1
+    assert "flickr30k-test" not in data.EVAL_SETS_TEST  # its split is Flickr30k's own, by image
+    assert data.data_fingerprint("flickr30k-test") != data.data_fingerprint("flickr30k-pairs")
