@@ -636,7 +636,9 @@ def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) 
 
     When a Flickr30k corpus is among the sets, the captions of Flickr30k's *test* images (never
     trained on, same domain) are measured against it too, as ``queries`` = "unseen-image captions":
-    how close a caption comes without being a copy."""
+    how close a caption comes without being a copy. For a grouped corpus the TF-IDF weights are those
+    of its decontamination (fitted on all its texts and every evaluation and dev sentence), so its
+    curve and the rule agree; other sets are weighted on their texts and the queries."""
     eval_sets = tuple(eval_sets)
     queries = _arabic_test_sentences(eval_sets)
     rows = []
@@ -646,8 +648,14 @@ def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) 
         if name.startswith("flickr30k") and name not in CONTAMINATED_SETS:
             images = corpora.flickr30k_test_images(_verified_path(corpora.FLICKR_FILE))
             asked.append(("unseen-image captions", [c for captions in images.values() for c in captions]))
+        base = name.removesuffix("-contaminated")
+        fit_on = None
+        if base in corpora.CORPORA:  # the weights the rule used (cosines depend on the IDF)
+            files, loader = corpora.CORPORA[base]
+            groups = loader([_verified_path(rel) for rel in files]).group_texts
+            fit_on = [t for ts in groups.values() for t in ts] + held_out_references()
         for label, sentences in asked:
-            sims, _ = lexical_nearest(sentences, texts)
+            sims, _ = lexical_nearest(sentences, texts, fit_on=fit_on)
             rows.append(pd.DataFrame({"training set": name, "queries": label, "similarity": sims}))
     return pd.concat(rows, ignore_index=True)
 

@@ -66,17 +66,22 @@ def _check(texts: Sequence[str], what: str) -> list[str]:
 
 
 def lexical_nearest(texts: Sequence[str], references: Sequence[str], *, ngram_range: tuple[int, int] = (3, 5),
-                    chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+                    chunk: int = 8192, fit_on: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For each of ``texts``: the char n-gram TF-IDF cosine to its nearest ``references`` entry,
     and that entry's index. The vectoriser is fitted on both sides (IDF over all of them), so an
-    n-gram that occurs only on one side still counts in a text's norm.
+    n-gram that occurs only on one side still counts in a text's norm; ``fit_on`` fits it on another
+    list instead (to measure with the same weights as an earlier comparison: cosines depend on the IDF).
 
     Texts that normalise to the empty string (punctuation only) get similarity 0 and index -1.
     """
     texts, references = _check(texts, "texts"), _check(references, "references")
     vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, preprocessor=normalize_for_matching,
                                  dtype=np.float32)
-    both = vectorizer.fit_transform(texts + references).tocsr()
+    if fit_on is None:
+        both = vectorizer.fit_transform(texts + references).tocsr()
+    else:
+        vectorizer.fit(list(fit_on))
+        both = vectorizer.transform(texts + references).tocsr()
     rows, refs = both[:len(texts)], both[len(texts):].T.tocsc()
     best = np.zeros(len(texts), dtype=np.float32)
     index = np.full(len(texts), -1, dtype=np.int64)
