@@ -21,6 +21,7 @@ All failures raise one exception type, :class:`DataError`, saying what is wrong,
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -33,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from gatelib import corpora
+from gatelib.datafiles import (CHECKSUMS_FILE, DATA_DIR, DataError, _check_score, _check_text, _data_dir,
+                               _display, _load_checksums, _read_table, _read_text, _sha256, _verified_path)
 from gatelib.decontamination import contaminated_groups, lexical_nearest
 from gatelib.hub import hub_reachable
 
@@ -58,10 +61,6 @@ __all__ = [
     "files_for",
     "load_peer_scores",
 ]
-
-
-from gatelib.datafiles import (CHECKSUMS_FILE, DATA_DIR, DataError, _check_score, _check_text, _data_dir,
-                               _display, _load_checksums, _read_table, _read_text, _sha256, _verified_path)
 
 
 # --------------------------------------------------------------------------- registry
@@ -597,24 +596,26 @@ def held_out_references() -> list[str]:
     return list(texts)
 
 
-_NEAREST_CACHE: dict[str, tuple[list, np.ndarray, np.ndarray]] = {}
+def _rule_texts(name: str) -> list[tuple]:
+    """``(group, text)`` for every text of every group of corpus ``name``, before decontamination."""
+    files, loader = corpora.CORPORA[name]
+    corpus = loader([_verified_path(rel) for rel in files])
+    return [(g, t) for g, ts in corpus.group_texts.items() for t in ts]
+
+
+@functools.lru_cache(maxsize=8)
+def _nearest(name: str, fingerprint: str) -> pd.DataFrame:
+    texts, refs = _rule_texts(name), held_out_references()
+    sims, idx = lexical_nearest([t for _, t in texts], refs)
+    return pd.DataFrame({"group": [g for g, _ in texts], "text": [t for _, t in texts], "similarity": sims,
+                         "nearest": np.array([refs[i] if i >= 0 else "" for i in idx], dtype=object)})
 
 
 def nearest_held_out(name: str) -> pd.DataFrame:
     """For every text of every group of corpus ``name`` (before decontamination): its group, the
     char n-gram TF-IDF cosine to the nearest evaluation or dev sentence, and that sentence. Computed
     once per process and data fingerprint (about a minute for the 155k Flickr30k captions on 2 cores)."""
-    files, loader = corpora.CORPORA[name]
-    corpus = loader([_verified_path(rel) for rel in files])
-    key = data_fingerprint(name)
-    if key not in _NEAREST_CACHE:
-        refs = held_out_references()
-        texts = [(g, t) for g, ts in corpus.group_texts.items() for t in ts]
-        sims, idx = lexical_nearest([t for _, t in texts], refs)
-        _NEAREST_CACHE[key] = (texts, sims, np.array([refs[i] if i >= 0 else "" for i in idx], dtype=object))
-    texts, sims, nearest = _NEAREST_CACHE[key]
-    return pd.DataFrame({"group": [g for g, _ in texts], "text": [t for _, t in texts],
-                         "similarity": sims, "nearest": nearest})
+    return _nearest(name, data_fingerprint(name)).copy()
 
 
 def _arabic_test_sentences(eval_sets: Iterable[str]) -> list[str]:
@@ -651,9 +652,7 @@ def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) 
         base = name.removesuffix("-contaminated")
         fit_on = None
         if base in corpora.CORPORA:  # the weights the rule used (cosines depend on the IDF)
-            files, loader = corpora.CORPORA[base]
-            groups = loader([_verified_path(rel) for rel in files]).group_texts
-            fit_on = [t for ts in groups.values() for t in ts] + held_out_references()
+            fit_on = [t for _, t in _rule_texts(base)] + held_out_references()
         for label, sentences in asked:
             sims, _ = lexical_nearest(sentences, texts, fit_on=fit_on)
             rows.append(pd.DataFrame({"training set": name, "queries": label, "similarity": sims}))
