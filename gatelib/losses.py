@@ -110,20 +110,23 @@ def contrastive_loss(model: SentenceTransformer, mini_batch_size: int | None = N
     """MNRL with in-batch negatives (scale 20, cosine), GATE §3.2.1.
 
     With ``mini_batch_size`` the gradient-cached variant (Gao et al. 2021, arXiv 2101.06983)
-    gives the same loss for a large batch in bounded memory.
+    gives the same loss for a large batch in bounded memory. Under ``torchrun`` the candidates
+    are gathered across processes (``gather_across_devices``), so N processes × batch B see the
+    N·B − 1 in-batch negatives of one process × batch N·B; in one process it changes nothing.
     """
     if mini_batch_size:
-        return CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size)
-    return MultipleNegativesRankingLoss(model)
+        return CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size, gather_across_devices=True)
+    return MultipleNegativesRankingLoss(model, gather_across_devices=True)
 
 
 def guided_contrastive_loss(model: SentenceTransformer, guide: SentenceTransformer,
                             temperature: float = 0.01) -> GISTEmbedLoss:
     """MNRL whose in-batch negatives are masked where ``guide`` rates them above the positive
-    (GISTEmbed, Solatorio 2024, arXiv 2402.16829); ``guide`` is frozen (embedded without gradients)."""
+    (GISTEmbed, Solatorio 2024, arXiv 2402.16829); ``guide`` is frozen (embedded without gradients).
+    Candidates are gathered across ``torchrun`` processes, as in :func:`contrastive_loss`."""
     if guide is model:
         raise ValueError("The guide must be a separate, frozen model (the untrained base model), not the one trained.")
-    return GISTEmbedLoss(model, guide, temperature=temperature)
+    return GISTEmbedLoss(model, guide, temperature=temperature, gather_across_devices=True)
 
 
 def matryoshka_loss(

@@ -235,45 +235,10 @@ def train_model(
     train_datasets = {n: train_datasets[n] for n in names}
     out = run_dir(profile, config, seed)
     final = out / "final"
-    recipe_json = json.dumps(_recipe(profile, config, seed, train_datasets), indent=1, sort_keys=True)
-    stale = (out / "recipe.json").is_file() and (out / "recipe.json").read_text() != recipe_json
-    if stale:
-        logger.warning("%s was trained with another recipe: starting afresh", out)
-    if (retrain or stale) and out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "recipe.json").write_text(recipe_json)
-    device = resolve_device(profile.device)
-    if (final / COMPLETE_MARKER).is_file():
-        logger.info("Loading finished run %s", final)
-        history = _read_history(final)
-        return SentenceTransformer(str(final), device=device), history
-
     recipe = profile.recipe_for(config)
-    if config in STARTS_FROM:  # stage 2 continues from the finished stage-1 model
-        model = load_trained_model(profile, STARTS_FROM[config], seed)
-        model.max_seq_length = recipe.max_seq_length
-    else:
-        model = load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
-    # The untrained model is the distillation teacher: its English embeddings become targets.
-    train_datasets = {n: add_teacher_embeddings(ds, model) if dataset_kind(ds) == "parallel" else ds
-                      for n, ds in train_datasets.items()}
-    if config == "mrl-mined":  # the untrained model mines the negatives
-        train_datasets = add_mined_negatives(train_datasets, model)
-    # GISTEmbed's guide: a second, frozen copy of the untrained model (never handed to the optimizer).
-    guide = (load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
-             if config in GUIDED else None)
-    set_seed(seed)
-    train_datasets, losses = build_losses(
-        config, model, train_datasets, profile.matryoshka_dims, mini_batch_size=recipe.mini_batch_size,
-        sts=profile.sts_loss, matryoshka_sts=profile.matryoshka_sts, guide=guide)
-    on_gpu = device.startswith("cuda")
+    device = resolve_device(profile.device)
     precision = training_precision(recipe.precision, device)
-    if recipe.freeze_word_embeddings:
-        logger.info("Word embeddings frozen: %d parameters left out of the optimizer", freeze_word_embeddings(model))
-    fast = on_gpu and gpu_speedups
-    if compile_model:  # in place: the losses call the same module, the saved weights keep their names
-        model.compile(dynamic=True)
+    fast = device.startswith("cuda") and gpu_speedups
     args = SentenceTransformerTrainingArguments(
         output_dir=str(out / "checkpoints"),
         num_train_epochs=recipe.epochs,
@@ -297,9 +262,47 @@ def train_model(
         use_cpu=device == "cpu",
         dataloader_num_workers=0,
     )
+    # Under torchrun every process runs this function; only the first one writes the run folder.
+    main_process = args.process_index == 0
+    recipe_json = json.dumps(_recipe(profile, config, seed, train_datasets), indent=1, sort_keys=True)
+    if main_process:
+        stale = (out / "recipe.json").is_file() and (out / "recipe.json").read_text() != recipe_json
+        if stale:
+            logger.warning("%s was trained with another recipe: starting afresh", out)
+        if (retrain or stale) and out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "recipe.json").write_text(recipe_json)
+    _wait_for_all(args)
+    if (final / COMPLETE_MARKER).is_file():
+        logger.info("Loading finished run %s", final)
+        history = _read_history(final)
+        return SentenceTransformer(str(final), device=device), history
+
+    if config in STARTS_FROM:  # stage 2 continues from the finished stage-1 model
+        model = load_trained_model(profile, STARTS_FROM[config], seed)
+        model.max_seq_length = recipe.max_seq_length
+    else:
+        model = load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
+    # The untrained model is the distillation teacher: its English embeddings become targets.
+    train_datasets = {n: add_teacher_embeddings(ds, model) if dataset_kind(ds) == "parallel" else ds
+                      for n, ds in train_datasets.items()}
+    if config == "mrl-mined":  # the untrained model mines the negatives
+        train_datasets = add_mined_negatives(train_datasets, model)
+    # GISTEmbed's guide: a second, frozen copy of the untrained model (never handed to the optimizer).
+    guide = (load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
+             if config in GUIDED else None)
+    set_seed(seed)
+    train_datasets, losses = build_losses(
+        config, model, train_datasets, profile.matryoshka_dims, mini_batch_size=recipe.mini_batch_size,
+        sts=profile.sts_loss, matryoshka_sts=profile.matryoshka_sts, guide=guide)
+    if recipe.freeze_word_embeddings:
+        logger.info("Word embeddings frozen: %d parameters left out of the optimizer", freeze_word_embeddings(model))
+    if compile_model:  # in place: the losses call the same module, the saved weights keep their names
+        model.compile(dynamic=True)
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=train_datasets, loss=losses,
-        callbacks=[PlainProgressBar(), *callbacks],
+        callbacks=[*([PlainProgressBar()] if main_process else []), *callbacks],
     )
     trainer.remove_callback(PrinterCallback)  # the loss goes to the log history, not stdout
     last = last_complete_checkpoint(Path(args.output_dir))
@@ -309,12 +312,16 @@ def train_model(
     history = [row for row in trainer.state.log_history if "loss" in row or "train_runtime" in row]
     for row in history:  # which arithmetic ran (a bf16 request falls back to fp32 on some CPUs)
         if "train_runtime" in row:
-            row["precision"] = precision
-    logger.info("%s/%s seed %d trained in %s", profile.name, config, seed, precision)
-    model.save(str(final), safe_serialization=True)
-    _write_history(final, history)
-    (final / COMPLETE_MARKER).write_text("ok\n")
-    shutil.rmtree(args.output_dir, ignore_errors=True)  # finished: nothing will resume from them
+            row.update(precision=precision, processes=args.world_size)
+    logger.info("%s/%s seed %d trained in %s on %d process(es)", profile.name, config, seed, precision,
+                args.world_size)
+    if main_process:
+        model.save(str(final), safe_serialization=True)
+        _write_history(final, history)
+        (final / COMPLETE_MARKER).write_text("ok\n")
+    _wait_for_all(args)
+    if main_process:
+        shutil.rmtree(args.output_dir, ignore_errors=True)  # finished: nothing will resume from them
     return model, history
 
 
@@ -386,6 +393,12 @@ def _recipe(profile: Profile, config: str, seed: int, train_datasets: dict[str, 
         stage1 = run_dir(profile, STARTS_FROM[config], seed) / "recipe.json"
         recipe["starts_from"] = hashlib.sha256(stage1.read_bytes()).hexdigest()[:16] if stage1.is_file() else None
     return recipe
+
+
+def _wait_for_all(args: SentenceTransformerTrainingArguments) -> None:
+    """A barrier between the processes of a ``torchrun`` job (nothing in a single process)."""
+    if args.world_size > 1:
+        torch.distributed.barrier()
 
 
 def _content_hash(dataset: Dataset) -> str:

@@ -8,9 +8,11 @@ import pytest
 from datasets import Dataset
 
 
-def build_tiny_encoder(folder):
+def build_tiny_encoder(folder, dropout=0.1):
     """A 2-layer, 32-dim BERT with a word-level tokenizer over a small vocabulary, saved as a
-    sentence-transformers folder (safetensors). Enough to exercise losses and the trainer."""
+    sentence-transformers folder (safetensors). Enough to exercise losses and the trainer.
+    ``dropout=0`` makes a training step independent of the random stream (for comparing runs
+    split over processes with one-process runs)."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
@@ -27,7 +29,8 @@ def build_tiny_encoder(folder):
                                    cls_token="[CLS]", sep_token="[SEP]")
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64,
+                        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
     raw = folder / "raw"
     BertModel(config, add_pooling_layer=False).save_pretrained(raw)
     fast.save_pretrained(raw)
