@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= offline
 
-.PHONY: main setup notebooks book pdf test unit nbval smoke-notebooks device-bundle clean
+.PHONY: main setup notebooks book pdf test unit slow nbval smoke-notebooks device-bundle clean
 
 main: setup notebooks book
 
@@ -46,6 +46,11 @@ test: setup unit nbval
 
 unit: setup
 	$(BIN)/python -m pytest tests -m "not slow" -p no:cacheprovider --ignore=tests/notebooks
+
+# Checks too long for CI: the decontamination of the 155k Flickr30k captions (counts, the
+# contaminated arm, the near-copy curves) and the compiled-encoder training test (~3 min).
+slow: setup
+	$(BIN)/python -m pytest tests -m slow -p no:cacheprovider --ignore=tests/notebooks
 
 # nbval re-executes the committed smoke notebooks and compares their outputs' text (decimals
 # masked); tests/notebooks/test_smoke_numbers.py then compares the numbers they wrote to

@@ -8,8 +8,8 @@ Times ``--steps`` optimizer steps of the real recipe (sentence-transformers' tra
 profile's data, base model and hyper-parameters; ``gatelib.training.training_throughput``) and
 writes one row per setting to ``results/<profile>/throughput.csv`` (or ``--out``).
 
-On a CPU each lever changes one thing of the profile's recipe and runs in its own process, so
-that its ``peak_rss_mb`` is its own: :data:`LEVERS`. With ``--gpu`` the settings are gatelib's
+On a CPU each lever changes one thing of fp32 training of the profile's recipe and runs in its own
+process, so that its ``peak_rss_mb`` is its own: :data:`LEVERS`. With ``--gpu`` the settings are gatelib's
 GPU speed-ups (fused AdamW, TF32) off and on, optionally with the encoder compiled.
 """
 
@@ -32,14 +32,17 @@ from gatelib.profiles import load_profile
 from gatelib.provenance import git_commit
 from gatelib.training import training_throughput
 
-#: lever -> what it changes in the profile: ``base_model``, ``threads`` or a training-recipe knob.
+#: fp32 training of the whole model, the baseline every lever changes one thing of (a profile such as
+#: offline may itself train on the fast path: the levers are measured from fp32 all the same).
+FP32 = {"precision": "fp32", "freeze_word_embeddings": False}
+#: lever -> the recipe it times: ``base_model``, ``threads`` or training-recipe knobs.
 LEVERS = {
-    "fp32": {},
-    "bf16": {"precision": "bf16"},
-    "vocab-25k": {"base_model": BUNDLED_E5_AR_EN},
-    "frozen-word-embeddings": {"freeze_word_embeddings": True},
-    "1-thread": {"threads": 1},
-    "bf16+vocab-25k": {"precision": "bf16", "base_model": BUNDLED_E5_AR_EN},
+    "fp32": FP32,
+    "bf16": {**FP32, "precision": "bf16"},
+    "vocab-25k": {**FP32, "base_model": BUNDLED_E5_AR_EN},
+    "frozen-word-embeddings": {**FP32, "freeze_word_embeddings": True},
+    "1-thread": {**FP32, "threads": 1},
+    "bf16+vocab-25k": {**FP32, "precision": "bf16", "base_model": BUNDLED_E5_AR_EN},
     "bf16+frozen-word-embeddings": {"precision": "bf16", "freeze_word_embeddings": True},
 }
 

@@ -36,7 +36,7 @@ import pandas as pd
 from gatelib import corpora
 from gatelib.datafiles import (CHECKSUMS_FILE, DATA_DIR, DataError, _check_score, _check_text, _data_dir,
                                _display, _load_checksums, _read_table, _read_text, _sha256, _verified_path)
-from gatelib.decontamination import contaminated_groups, lexical_nearest
+from gatelib.decontamination import char_vectorizer, contaminated_groups, lexical_nearest
 from gatelib.hub import hub_reachable
 
 logger = logging.getLogger(__name__)
@@ -604,18 +604,21 @@ def _rule_texts(name: str) -> list[tuple]:
 
 
 @functools.lru_cache(maxsize=8)
-def _nearest(name: str, fingerprint: str) -> pd.DataFrame:
+def _nearest(name: str, fingerprint: str) -> tuple[pd.DataFrame, object]:
+    """The rule's table for corpus ``name`` and the TF-IDF vectoriser it was measured with."""
     texts, refs = _rule_texts(name), held_out_references()
-    sims, idx = lexical_nearest([t for _, t in texts], refs)
-    return pd.DataFrame({"group": [g for g, _ in texts], "text": [t for _, t in texts], "similarity": sims,
-                         "nearest": np.array([refs[i] if i >= 0 else "" for i in idx], dtype=object)})
+    vectorizer = char_vectorizer()
+    sims, idx = lexical_nearest([t for _, t in texts], refs, vectorizer=vectorizer)
+    table = pd.DataFrame({"group": [g for g, _ in texts], "text": [t for _, t in texts], "similarity": sims,
+                          "nearest": np.array([refs[i] if i >= 0 else "" for i in idx], dtype=object)})
+    return table, vectorizer
 
 
 def nearest_held_out(name: str) -> pd.DataFrame:
     """For every text of every group of corpus ``name`` (before decontamination): its group, the
     char n-gram TF-IDF cosine to the nearest evaluation or dev sentence, and that sentence. Computed
     once per process and data fingerprint (about a minute for the 155k Flickr30k captions on 2 cores)."""
-    return _nearest(name, data_fingerprint(name)).copy()
+    return _nearest(name, data_fingerprint(name))[0].copy()
 
 
 def _arabic_test_sentences(eval_sets: Iterable[str]) -> list[str]:
@@ -645,17 +648,17 @@ def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) 
     rows = []
     for name, ds in load_named_sets(train_sets, held_out=eval_sets).items():
         texts = list(dict.fromkeys(t for c in _string_columns(ds) if c != "english" for t in ds[c]))
-        asked = [("STS17 Arabic sentences", queries)]
+        labels, asked = ["STS17 Arabic sentences"] * len(queries), list(queries)
         if name.startswith("flickr30k") and name not in CONTAMINATED_SETS:
             images = corpora.flickr30k_test_images(_verified_path(corpora.FLICKR_FILE))
-            asked.append(("unseen-image captions", [c for captions in images.values() for c in captions]))
+            unseen = [c for captions in images.values() for c in captions]
+            labels, asked = labels + ["unseen-image captions"] * len(unseen), asked + unseen
         base = name.removesuffix("-contaminated")
-        fit_on = None
+        vectorizer = None  # fitted on this set's texts and the queries
         if base in corpora.CORPORA:  # the weights the rule used (cosines depend on the IDF)
-            fit_on = [t for _, t in _rule_texts(base)] + held_out_references()
-        for label, sentences in asked:
-            sims, _ = lexical_nearest(sentences, texts, fit_on=fit_on)
-            rows.append(pd.DataFrame({"training set": name, "queries": label, "similarity": sims}))
+            vectorizer = _nearest(base, data_fingerprint(base))[1]
+        sims, _ = lexical_nearest(asked, texts, vectorizer=vectorizer)
+        rows.append(pd.DataFrame({"training set": name, "queries": labels, "similarity": sims}))
     return pd.concat(rows, ignore_index=True)
 
 

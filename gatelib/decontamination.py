@@ -32,6 +32,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 __all__ = [
     "normalize_for_matching",
+    "char_vectorizer",
     "lexical_nearest",
     "semantic_nearest",
     "contaminated_groups",
@@ -65,23 +66,30 @@ def _check(texts: Sequence[str], what: str) -> list[str]:
     return texts
 
 
-def lexical_nearest(texts: Sequence[str], references: Sequence[str], *, ngram_range: tuple[int, int] = (3, 5),
-                    chunk: int = 8192, fit_on: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def char_vectorizer(ngram_range: tuple[int, int] = (3, 5)) -> TfidfVectorizer:
+    """The lexical check's vectoriser (unfitted): char n-gram TF-IDF over :func:`normalize_for_matching`."""
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, preprocessor=normalize_for_matching,
+                           dtype=np.float32)
+
+
+def lexical_nearest(texts: Sequence[str], references: Sequence[str], *, chunk: int = 8192,
+                    vectorizer: TfidfVectorizer | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For each of ``texts``: the char n-gram TF-IDF cosine to its nearest ``references`` entry,
-    and that entry's index. The vectoriser is fitted on both sides (IDF over all of them), so an
-    n-gram that occurs only on one side still counts in a text's norm; ``fit_on`` fits it on another
-    list instead (to measure with the same weights as an earlier comparison: cosines depend on the IDF).
+    and that entry's index.
+
+    An unfitted ``vectorizer`` (default: :func:`char_vectorizer`) is fitted here on both sides (IDF
+    over all of them), so an n-gram that occurs only on one side still counts in a text's norm; it is
+    fitted in place, and passing it again later measures with the same weights (cosines depend on
+    the IDF) without refitting.
 
     Texts that normalise to the empty string (punctuation only) get similarity 0 and index -1.
     """
     texts, references = _check(texts, "texts"), _check(references, "references")
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, preprocessor=normalize_for_matching,
-                                 dtype=np.float32)
-    if fit_on is None:
-        both = vectorizer.fit_transform(texts + references).tocsr()
-    else:
-        vectorizer.fit(list(fit_on))
+    vectorizer = char_vectorizer() if vectorizer is None else vectorizer
+    if hasattr(vectorizer, "vocabulary_"):  # fitted already: keep its weights
         both = vectorizer.transform(texts + references).tocsr()
+    else:
+        both = vectorizer.fit_transform(texts + references).tocsr()
     rows, refs = both[:len(texts)], both[len(texts):].T.tocsc()
     best = np.zeros(len(texts), dtype=np.float32)
     index = np.full(len(texts), -1, dtype=np.int64)

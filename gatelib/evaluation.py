@@ -18,6 +18,7 @@ import gzip
 import os
 import platform
 import tempfile
+import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -65,15 +66,33 @@ def count_truncated(model: SentenceTransformer, texts: Sequence[str]) -> int:
     return sum(len(row) > model.max_seq_length for row in ids)
 
 
+#: Per model, the embeddings :func:`encode_pairs` computed, keyed by texts and settings and stamped
+#: with the model's weight state: chapters that score one model several ways (dims, similarity
+#: functions, quantisation) encode each set once; a model trained further is encoded afresh.
+_ENCODED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _weight_state(model: SentenceTransformer) -> tuple:
+    """Changes whenever a weight is replaced or modified in place (autograd's version counters)."""
+    return tuple((p.data_ptr(), p._version) for p in model.parameters())
+
+
 def encode_pairs(model: SentenceTransformer, dataset: Dataset, batch_size: int = 64,
                  prompt_name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Full-size embeddings of ``sentence1`` and ``sentence2``; each distinct text encoded once.
+    """Full-size embeddings of ``sentence1`` and ``sentence2``; each distinct text encoded once
+    (and once per model state: a second call with the same texts returns the first result).
 
     Texts are stripped of surrounding whitespace first, as in MTEB's copy of STS17 (the
     official SemEval files keep a few leading/trailing spaces).
     """
     first = [t.strip() for t in dataset["sentence1"]]
     second = [t.strip() for t in dataset["sentence2"]]
+    key = (tuple(first), tuple(second), batch_size, prompt_name, model.max_seq_length)
+    memo = _ENCODED.setdefault(model, {})
+    state = _weight_state(model)
+    if key in memo and memo[key][0] == state:
+        left, right = memo[key][1]
+        return left.copy(), right.copy()
     texts = list(dict.fromkeys([*first, *second]))
     vectors = model.encode(texts, batch_size=batch_size, prompt_name=prompt_name,
                            convert_to_numpy=True, show_progress_bar=False)
@@ -81,6 +100,7 @@ def encode_pairs(model: SentenceTransformer, dataset: Dataset, batch_size: int =
     # float64 from here on, as MTEB scores (sklearn): float32 sums flip near-tied ranks.
     left = vectors[[index[t] for t in first]].astype(np.float64)
     right = vectors[[index[t] for t in second]].astype(np.float64)
+    memo[key] = (state, (left.copy(), right.copy()))
     return left, right
 
 

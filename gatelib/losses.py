@@ -61,31 +61,15 @@ from sentence_transformers.sentence_transformer.losses import (
     SoftmaxLoss,
     TripletLoss,
 )
+import torch
 from torch import nn
 
+from gatelib import recipes
 from gatelib.profiles import ProfileError, check_matryoshka_dims
 
-UNTRAINED = "zero-shot"
-TRAINED_CONFIGS = ("mnrl", "mrl", "hybrid-paper", "hybrid-triplet", "mrl-distill", "mrl-mined", "mrl-bilingual",
-                   "mrl-dialects", "mnrl-dialects", "mnrl-dialects-guided", "mrl-contaminated")
-#: The contaminated arm of the contamination experiment -> the recipe it repeats: the same losses,
-#: with every grouped corpus among its sets replaced by its ``-contaminated`` twin (not
-#: decontaminated, same number of rows; ``gatelib.data.CONTAMINATED_SETS``).
-CONTAMINATED = {"mrl-contaminated": "mrl"}
-CONFIGS = (UNTRAINED, *TRAINED_CONFIGS)
-#: Configs that continue from another config's model of the same seed (GATE §3.2.2).
-STARTS_FROM = {"hybrid-paper": "mrl"}
-#: The models each config is measured against (besides zero-shot): what its one change is a change
-#: to. A Matryoshka recipe is also measured against its same-data control without Matryoshka.
-COMPARED_WITH = {"mrl": ("mnrl",), "hybrid-paper": ("mrl",), "hybrid-triplet": ("mrl",), "mrl-distill": ("mrl",),
-                 "mrl-mined": ("mrl",), "mrl-bilingual": ("mrl",), "mrl-dialects": ("mrl", "mnrl-dialects"),
-                 "mnrl-dialects": ("mnrl",), "mnrl-dialects-guided": ("mnrl-dialects",),
-                 "mrl-contaminated": ("mrl",)}
-#: Configs that train the full embedding only (no Matryoshka).
-FULL_DIM_ONLY = ("mnrl", "mnrl-dialects", "mnrl-dialects-guided")
-#: Configs whose contrastive loss is guided by the frozen untrained model (GISTEmbedLoss).
-GUIDED = ("mnrl-dialects-guided",)
-STS_LOSSES = ("cosent", "cosine")
+# The recipes themselves are data (gatelib.recipes); these names are kept for the notebooks.
+UNTRAINED, TRAINED_CONFIGS, CONFIGS = recipes.UNTRAINED, recipes.TRAINED_CONFIGS, recipes.CONFIGS
+STARTS_FROM, COMPARED_WITH, STS_LOSSES = recipes.STARTS_FROM, recipes.COMPARED_WITH, recipes.STS_LOSSES
 
 #: Columns that identify what a dataset is for (sentence-transformers column conventions).
 KINDS = {
@@ -106,17 +90,23 @@ def dataset_kind(dataset: Dataset) -> str:
                        f"expected one of {[sorted(c) for layouts in KINDS.values() for c in layouts]}.")
 
 
-def contrastive_loss(model: SentenceTransformer, mini_batch_size: int | None = None) -> nn.Module:
-    """MNRL with in-batch negatives (scale 20, cosine), GATE §3.2.1.
+def contrastive_loss(model: SentenceTransformer, mini_batch_size: int | None = None, scale: float = 20.0) -> nn.Module:
+    """MNRL with in-batch negatives (cosine × ``scale``; 20, GATE §3.2.1).
 
     With ``mini_batch_size`` the gradient-cached variant (Gao et al. 2021, arXiv 2101.06983)
     gives the same loss for a large batch in bounded memory. Under ``torchrun`` the candidates
     are gathered across processes (``gather_across_devices``), so N processes × batch B see the
-    N·B − 1 in-batch negatives of one process × batch N·B; in one process it changes nothing.
+    N·B − 1 in-batch negatives of one process × batch N·B.
     """
     if mini_batch_size:
-        return CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size, gather_across_devices=True)
-    return MultipleNegativesRankingLoss(model, gather_across_devices=True)
+        return CachedMultipleNegativesRankingLoss(model, scale=scale, mini_batch_size=mini_batch_size,
+                                                  gather_across_devices=_distributed())
+    return MultipleNegativesRankingLoss(model, scale=scale, gather_across_devices=_distributed())
+
+
+def _distributed() -> bool:
+    """True inside a ``torchrun`` job whose process group is up (the trainer's arguments start it)."""
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
 def guided_contrastive_loss(model: SentenceTransformer, guide: SentenceTransformer,
@@ -126,16 +116,20 @@ def guided_contrastive_loss(model: SentenceTransformer, guide: SentenceTransform
     Candidates are gathered across ``torchrun`` processes, as in :func:`contrastive_loss`."""
     if guide is model:
         raise ValueError("The guide must be a separate, frozen model (the untrained base model), not the one trained.")
-    return GISTEmbedLoss(model, guide, temperature=temperature, gather_across_devices=True)
+    return GISTEmbedLoss(model, guide, temperature=temperature, gather_across_devices=_distributed())
 
 
 def matryoshka_loss(
     model: SentenceTransformer, dims: Sequence[int], mini_batch_size: int | None = None,
-    inner: nn.Module | None = None,
+    inner: nn.Module | None = None, weights: Sequence[float] | None = None,
 ) -> MatryoshkaLoss:
-    """GATE stage 1 (§3.2.1, Eq. 1): ``inner`` (default MNRL) summed over the nested dims."""
+    """GATE stage 1 (§3.2.1, Eq. 1): ``inner`` (default MNRL) summed over the nested dims, with
+    equal ``weights`` unless given (one per dim, largest dim first)."""
     dims = check_matryoshka_dims(dims, model.get_embedding_dimension())
-    return MatryoshkaLoss(model, inner or contrastive_loss(model, mini_batch_size), list(dims))
+    if weights is not None and (len(weights) != len(dims) or any(w < 0 for w in weights) or not any(weights)):
+        raise ProfileError(f"Matryoshka weights {list(weights)} need one non-negative weight per dim {list(dims)}.")
+    return MatryoshkaLoss(model, inner or contrastive_loss(model, mini_batch_size), list(dims),
+                          matryoshka_weights=list(weights) if weights is not None else None)
 
 
 def sts_loss(model: SentenceTransformer, name: str = "cosent") -> nn.Module:
@@ -152,13 +146,14 @@ def nli_loss(model: SentenceTransformer) -> SoftmaxLoss:
     return SoftmaxLoss(model, embedding_dimension=model.get_embedding_dimension(), num_labels=3)
 
 
-def distillation_loss(model: SentenceTransformer, dims: Sequence[int]) -> MatryoshkaLoss:
-    """Both sides of a translation pair → the teacher's English embedding, at every dim (cosine)."""
-    return matryoshka_loss(model, dims, inner=EmbedDistillLoss(model, distance_metric="cosine"))
+def distillation_loss(model: SentenceTransformer) -> EmbedDistillLoss:
+    """Both sides of a translation pair → the teacher's English embedding (cosine distance; the
+    ``label`` column holds the teacher's embeddings). ``mrl-distill`` applies it at every dim."""
+    return EmbedDistillLoss(model, distance_metric="cosine")
 
 
 def build_losses(
-    config: str,
+    config: str | recipes.Recipe,
     model: SentenceTransformer,
     datasets: dict[str, Dataset],
     dims: Sequence[int],
@@ -168,51 +163,54 @@ def build_losses(
     matryoshka_sts: bool = False,
     guide: SentenceTransformer | None = None,
 ) -> tuple[dict[str, Dataset], dict[str, nn.Module]]:
-    """The datasets and one loss per dataset for a trained ``config`` (ST multi-dataset training).
+    """The datasets and one loss per dataset for a trained ``config`` (ST multi-dataset training):
+    a config's name, or a :class:`gatelib.recipes.Recipe`.
 
-    ``guide`` (the frozen untrained model) is required by the :data:`GUIDED` configs and refused by the others.
+    What each kind of dataset is trained with, and at which dims, is the config's recipe
+    (``gatelib.recipes``). ``guide`` (the frozen untrained model) is required by the guided
+    recipes (``contrastive="gist"``) and refused by the others.
 
     ``hybrid-triplet`` trains each triplet set twice, under ``<name>`` (MRL over MNRL) and
     ``<name>+triplet`` (MRL over TripletLoss), so both losses see the same triplets.
     """
-    if config not in TRAINED_CONFIGS:
+    if isinstance(config, recipes.Recipe):  # a variant of a recipe (another scale, other weights)
+        recipe, config = config, config.name
+    elif config in TRAINED_CONFIGS:
+        recipe = recipes.recipe(config)
+    else:
         raise ProfileError(f"Unknown training config {config!r}; choose one of {list(TRAINED_CONFIGS)}.")
-    config = CONTAMINATED.get(config, config)  # the same losses; only the data differ
-    allowed = {"mnrl": {"contrastive"}, "mrl": {"contrastive"}, "hybrid-triplet": {"contrastive"},
-               "mrl-mined": {"contrastive"}, "mrl-bilingual": {"contrastive"},
-               "mrl-distill": {"contrastive", "parallel"}, "hybrid-paper": {"nli", "scored"},
-               "mrl-dialects": {"contrastive", "scored"}, "mnrl-dialects": {"contrastive", "scored"},
-               "mnrl-dialects-guided": {"contrastive", "scored"}}[config]
-    if (guide is not None) != (config in GUIDED):
-        raise ProfileError(f"{config} {'needs' if config in GUIDED else 'takes no'} guide model; "
-                           f"guided configs: {list(GUIDED)}.")
+    guided = recipe.contrastive == "gist"
+    if (guide is not None) != guided:
+        raise ProfileError(f"{config} {'needs' if guided else 'takes no'} guide model; guided configs: "
+                           f"{[n for n, r in recipes.RECIPES.items() if r.contrastive == 'gist']}.")
+
+    def wrapped(kind: str, inner: nn.Module) -> nn.Module:
+        if kind in recipe.matryoshka or (kind == "scored" and matryoshka_sts and recipe.matryoshka_sts_knob):
+            return matryoshka_loss(model, dims, inner=inner, weights=recipe.matryoshka_weights)
+        return inner
+
     out_sets, out_losses = {}, {}
     for name, dataset in datasets.items():
         kind = dataset_kind(dataset)
-        if kind not in allowed:
-            raise ProfileError(f"{config} cannot train on {name} ({kind} data); it takes {sorted(allowed)} data.")
+        if kind not in recipe.kinds:
+            raise ProfileError(f"{config} cannot train on {name} ({kind} data); it takes {sorted(recipe.kinds)} data.")
         out_sets[name] = dataset
         if kind == "contrastive":
-            if config in GUIDED:
-                out_losses[name] = guided_contrastive_loss(model, guide)
-            elif config in FULL_DIM_ONLY:
-                out_losses[name] = contrastive_loss(model, mini_batch_size)
-            else:
-                out_losses[name] = matryoshka_loss(model, dims, mini_batch_size)
-            if config == "hybrid-triplet" and "negative" in dataset.column_names:
+            inner = (guided_contrastive_loss(model, guide, recipe.guide_temperature) if guided
+                     else contrastive_loss(model, mini_batch_size, recipe.scale))
+            out_losses[name] = wrapped(kind, inner)
+            if recipe.triplet and "negative" in dataset.column_names:
                 out_sets[f"{name}+triplet"] = dataset
-                out_losses[f"{name}+triplet"] = matryoshka_loss(model, dims, inner=TripletLoss(model))
+                out_losses[f"{name}+triplet"] = wrapped(kind, TripletLoss(model))
         elif kind == "parallel":
             if "label" not in dataset.column_names:
                 raise ProfileError(f"{name} needs teacher embeddings in a 'label' column "
                                    "(gatelib.training.add_teacher_embeddings).")
-            out_losses[name] = distillation_loss(model, dims)
+            out_losses[name] = wrapped(kind, distillation_loss(model))
         elif kind == "nli":
-            out_losses[name] = nli_loss(model)
-        else:  # scored pairs: mrl-dialects trains every dim, mnrl-dialects(-guided) the full one; stage 2 only if asked
-            loss = sts_loss(model, sts)
-            wrap = config == "mrl-dialects" or (matryoshka_sts and config == "hybrid-paper")
-            out_losses[name] = matryoshka_loss(model, dims, inner=loss) if wrap else loss
-    if config == "hybrid-triplet" and not any(k.endswith("+triplet") for k in out_sets):
-        raise ProfileError("hybrid-triplet needs at least one triplet set (anchor/positive/negative).")
+            out_losses[name] = wrapped(kind, nli_loss(model))
+        else:  # scored pairs: CoSENT or CosineSimilarity, on every dim where the recipe says so
+            out_losses[name] = wrapped(kind, sts_loss(model, sts))
+    if recipe.triplet and not any(k.endswith("+triplet") for k in out_sets):
+        raise ProfileError(f"{config} needs at least one triplet set (anchor/positive/negative).")
     return out_sets, out_losses

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from gatelib.recipes import CONFIGS, RECIPES, STS_LOSSES
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PARAMS_DIR = PROJECT_ROOT / "params"
 
@@ -107,29 +109,23 @@ class Profile:
         return PROJECT_ROOT / "models" / self.name
 
     def sets_for(self, config: str) -> tuple[str, ...]:
-        """The training sets a config uses: ``stage2_sets`` for ``hybrid-paper``, ``train_sets``
-        plus ``parallel_sets`` for ``mrl-distill``, ``train_sets`` plus ``english_sets`` for
-        ``mrl-bilingual``, ``train_sets`` plus ``dialect_sets`` for ``mrl-dialects``, its control
-        ``mnrl-dialects`` and ``mnrl-dialects-guided``, for ``<recipe>-contaminated`` the recipe's sets
-        with each grouped corpus replaced by its ``-contaminated`` twin, ``train_sets`` otherwise."""
-        if config == "hybrid-paper":
-            return self.stage2_sets
-        if config == "mrl-distill":
-            return self.train_sets + self.parallel_sets
-        if config == "mrl-bilingual":
-            return self.train_sets + self.english_sets
-        if config in ("mrl-dialects", "mnrl-dialects", "mnrl-dialects-guided"):
-            return self.train_sets + self.dialect_sets
-        if config.endswith("-contaminated"):  # the recipe's sets, each corpus by its undecontaminated twin
+        """The training sets a config uses: the sets of the profile keys its recipe names
+        (``gatelib.recipes.Recipe.data``, e.g. ``train_sets`` then ``dialect_sets``), each grouped corpus
+        replaced by its ``-contaminated`` twin for a contaminated recipe; ``train_sets`` for zero-shot."""
+        if config not in RECIPES:
+            return self.train_sets
+        recipe = RECIPES[config]
+        sets = tuple(n for key in recipe.data for n in getattr(self, key))
+        if recipe.contaminated:  # each corpus by its undecontaminated twin
             from gatelib.corpora import CORPORA
 
-            base = self.sets_for(config.removesuffix("-contaminated"))
-            return tuple(f"{n}-contaminated" if f"{n}-contaminated" in CORPORA else n for n in base)
-        return self.train_sets
+            sets = tuple(f"{n}-contaminated" if f"{n}-contaminated" in CORPORA else n for n in sets)
+        return sets
 
     def recipe_for(self, config: str) -> TrainingRecipe:
-        """Hyper-parameters of a config: ``stage2`` for ``hybrid-paper``, ``training`` otherwise."""
-        return self.stage2 if config == "hybrid-paper" else self.training
+        """Hyper-parameters of a config: the block its recipe names (``stage2`` for GATE stage 2),
+        ``training`` otherwise."""
+        return getattr(self, RECIPES[config].hyperparameters) if config in RECIPES else self.training
 
     @property
     def all_train_sets(self) -> tuple[str, ...]:
@@ -192,8 +188,6 @@ def check_matryoshka_dims(dims, model_dim: int | None = None) -> tuple[int, ...]
 
 def _check_recipes(profile: Profile, where: str) -> None:
     """Configs, samplers and losses named in a profile exist, and each config has its data."""
-    from gatelib.losses import CONFIGS, STS_LOSSES  # losses imports this module
-
     unknown = [c for c in profile.configs if c not in CONFIGS]
     if unknown:
         raise ProfileError(f"{where}: unknown config(s) {unknown}; choose from {list(CONFIGS)}.")
@@ -204,17 +198,19 @@ def _check_recipes(profile: Profile, where: str) -> None:
             raise ProfileError(f"{where}: precision {recipe.precision!r}; choose one of {list(PRECISIONS)}.")
     if profile.sts_loss not in STS_LOSSES:
         raise ProfileError(f"{where}: sts_loss {profile.sts_loss!r}; choose one of {list(STS_LOSSES)}.")
-    for config, key in (("hybrid-paper", "stage2_sets"), ("mrl-distill", "parallel_sets"),
-                        ("mrl-bilingual", "english_sets"), ("mrl-dialects", "dialect_sets"),
-                        ("mnrl-dialects", "dialect_sets"), ("mnrl-dialects-guided", "dialect_sets")):
-        if config in profile.configs and not getattr(profile, key):
-            raise ProfileError(f"{where}: config {config} needs {key}.")
     for config in profile.configs:
-        if config.endswith("-contaminated") and profile.sets_for(config) == profile.sets_for(config.removesuffix("-contaminated")):
+        if config not in RECIPES:
+            continue
+        recipe = RECIPES[config]
+        for key in recipe.data:
+            if not getattr(profile, key):
+                raise ProfileError(f"{where}: config {config} needs {key}.")
+        if recipe.contaminated and profile.sets_for(config) == tuple(n for k in recipe.data for n in getattr(profile, k)):
             raise ProfileError(f"{where}: {config} needs a grouped corpus with a contaminated twin (e.g. "
                                "flickr30k-pairs) among its training sets; without one it is its recipe again.")
-    if "hybrid-paper" in profile.configs and "mrl" not in profile.configs:
-        raise ProfileError(f"{where}: hybrid-paper continues from the mrl model: add mrl to configs.")
+        if recipe.starts_from and recipe.starts_from not in profile.configs:
+            raise ProfileError(f"{where}: {config} continues from the {recipe.starts_from} model: "
+                               f"add {recipe.starts_from} to configs.")
 
 
 def _build(cls, values: dict, where: str):

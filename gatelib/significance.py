@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from gatelib.losses import COMPARED_WITH, UNTRAINED
+from gatelib.recipes import COMPARED_WITH, UNTRAINED
 
 RUN_KEY = ["config", "task", "dim"]
 
@@ -112,7 +112,7 @@ def versus_profile(predictions: pd.DataFrame, reference: pd.DataFrame | None, ta
 def comparisons_for(configs: Sequence[str]) -> list[tuple[str, str]]:
     """The differences the book measures among ``configs``: every trained config against
     zero-shot, then each against the model its one change is a change to
-    (``gatelib.losses.COMPARED_WITH``: a Matryoshka recipe against its no-Matryoshka control, the
+    (``gatelib.recipes.COMPARED_WITH``: a Matryoshka recipe against its no-Matryoshka control, the
     rest against MRL)."""
     pairs = [(c, UNTRAINED) for c in configs if c != UNTRAINED and UNTRAINED in configs]
     return pairs + [(c, b) for c in configs for b in COMPARED_WITH.get(c, ()) if b in configs]

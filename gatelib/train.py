@@ -21,34 +21,32 @@ import logging
 import os
 import sys
 
+from datasets import Dataset
+
 from gatelib import data
 from gatelib.evaluation import evaluate_model, record_scores
 from gatelib.losses import TRAINED_CONFIGS, UNTRAINED
 from gatelib.models import load_base_model
-from gatelib.profiles import ProfileError, load_profile
+from gatelib.profiles import Profile, ProfileError, load_profile
 from gatelib.provenance import git_commit
 from gatelib.training import resolve_device, train_model
 
 logger = logging.getLogger(__name__)
 
 
-def _first_process() -> bool:
+def first_process() -> bool:
     """True in a single process and in the first process of a ``torchrun`` job (``RANK`` 0)."""
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def train_and_score(profile: str, configs=None, seeds=None, *, score: bool = True) -> list[tuple[str, int]]:
-    """Train ``configs`` × ``seeds`` of ``profile`` (all of them when ``None``) and, in the first
-    process, record their scores on the profile's evaluation sets. Returns the runs done."""
-    cfg = load_profile(profile)
-    runs = cfg.runs(configs, seeds)
-    fingerprint = data.data_fingerprint(cfg.all_train_sets + cfg.eval_sets)
-    tags = dict(profile=cfg.name, commit=git_commit(), data_checksum=fingerprint)
+def train_and_score(cfg: Profile, runs, train_sets: dict[str, Dataset], eval_sets: dict[str, Dataset],
+                    **tags) -> None:
+    """Train each (config, seed) of ``runs`` on ``train_sets`` and, in the first process, upsert its
+    scores on ``eval_sets`` (all of them when empty: train only) into ``results/<profile>/``. ``tags``:
+    ``commit`` and ``data_checksum`` of the score rows."""
+    writes = bool(eval_sets) and first_process()
+    tags = dict(profile=cfg.name, **tags)
     scores_csv, predictions_csv = cfg.results_dir / "scores.csv", cfg.results_dir / "predictions.csv.gz"
-    train_sets = data.load_named_sets(cfg.all_train_sets, max_rows=cfg.max_train_rows, seed=cfg.seeds[0],
-                                      held_out=cfg.eval_sets)
-    writes = score and _first_process()
-    eval_sets = data.load_named_sets(cfg.eval_sets) if writes else {}
     for config, seed in runs:
         if config == UNTRAINED:  # scored once, as seed 0 (it has no seed), like notebooks/02_training
             if writes and seed == cfg.seeds[0]:
@@ -65,7 +63,6 @@ def train_and_score(profile: str, configs=None, seeds=None, *, score: bool = Tru
                                          predictions_csv=predictions_csv,
                                          model=f"{cfg.base_model}+{config}", **tags), scores_csv)
         logger.info("%s/%s seed %d done", cfg.name, config, seed)
-    return runs
 
 
 def main(argv=None) -> int:
@@ -77,10 +74,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
-        train_and_score(args.profile, args.config, args.seed, score=not args.no_score)
-    except ProfileError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        cfg = load_profile(args.profile)
+        runs = cfg.runs(args.config, args.seed)
+        train_sets = data.load_named_sets(cfg.all_train_sets, max_rows=cfg.max_train_rows, seed=cfg.seeds[0],
+                                          held_out=cfg.eval_sets)
+        eval_sets = {} if args.no_score or not first_process() else data.load_named_sets(cfg.eval_sets)
+        train_and_score(cfg, runs, train_sets, eval_sets, commit=git_commit(),
+                        data_checksum=data.data_fingerprint(cfg.all_train_sets + cfg.eval_sets))
+    except ProfileError as err:  # a name outside the profile: argparse's usage error (exit status 2)
+        parser.exit(2, f"error: {err}\n")
     return 0
 
 

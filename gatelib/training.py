@@ -40,7 +40,8 @@ from sentence_transformers.util import mine_hard_negatives
 from tqdm.std import tqdm
 from transformers import PrinterCallback, TrainerCallback, set_seed
 
-from gatelib.losses import GUIDED, STARTS_FROM, build_losses, dataset_kind
+from gatelib.losses import build_losses, dataset_kind
+from gatelib.recipes import RECIPES, STARTS_FROM
 from gatelib.models import load_base_model
 from gatelib.profiles import Profile, TrainingRecipe
 
@@ -287,11 +288,11 @@ def train_model(
     # The untrained model is the distillation teacher: its English embeddings become targets.
     train_datasets = {n: add_teacher_embeddings(ds, model) if dataset_kind(ds) == "parallel" else ds
                       for n, ds in train_datasets.items()}
-    if config == "mrl-mined":  # the untrained model mines the negatives
+    if RECIPES[config].mined_negatives:  # the untrained model mines the negatives
         train_datasets = add_mined_negatives(train_datasets, model)
     # GISTEmbed's guide: a second, frozen copy of the untrained model (never handed to the optimizer).
     guide = (load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
-             if config in GUIDED else None)
+             if RECIPES[config].contrastive == "gist" else None)
     set_seed(seed)
     train_datasets, losses = build_losses(
         config, model, train_datasets, profile.matryoshka_dims, mini_batch_size=recipe.mini_batch_size,
@@ -385,7 +386,7 @@ def _recipe(profile: Profile, config: str, seed: int, train_datasets: dict[str, 
         "training": training,
         "train_sets": {name: [len(ds), _content_hash(ds)] for name, ds in train_datasets.items()},
     }
-    if config == "hybrid-paper":
+    if RECIPES[config].matryoshka_sts_knob:  # hybrid-paper
         recipe.update(sts_loss=profile.sts_loss, matryoshka_sts=profile.matryoshka_sts)
     elif any(dataset_kind(ds) == "scored" for ds in train_datasets.values()):  # mrl-/mnrl-dialects
         recipe["sts_loss"] = profile.sts_loss

@@ -137,7 +137,13 @@ def test_sts17_kept_verbatim_and_en_ar_orientation():
     assert re.search("[\u0600-\u06ff]", en["sentence2"][0])
 
 
-@pytest.mark.parametrize("name", list(TRAIN_ROWS))
+#: Checks that decontaminate the 155k Flickr30k captions (about a minute on 2 cores) run in the slow
+#: suite (``pytest -m slow``); the same code is checked on the smaller grouped corpora here.
+CAPTION_SCALE = pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=CAPTION_SCALE) if n.startswith("flickr30k") else n
+                                  for n in TRAIN_ROWS])
 def test_train_sets_counts_values_and_no_overlap(name, held_out):
     ds = D.load_train_set(name)
     assert len(ds) == TRAIN_ROWS[name]
@@ -398,21 +404,26 @@ def test_english_originals_are_the_same_rows_in_english():
 
 # ------------------------------------------------------------------ decontamination of the grouped corpora
 
-def test_corpora_drop_whole_groups_with_a_near_copy():
+@pytest.mark.parametrize("name, groups, columns", [
+    pytest.param("flickr30k-pairs", 1796, ("anchor", "positive"), marks=CAPTION_SCALE),  # of 29,000 train images
+    ("xnli-test-triplets", 2, ("anchor", "positive", "negative")),  # premise blocks
+])
+def test_corpora_drop_whole_groups_with_a_near_copy(name, groups, columns):
     from gatelib.decontamination import normalize_for_matching
 
-    near = D.nearest_held_out("flickr30k-pairs")
+    near = D.nearest_held_out(name)
     flagged = set(near.group[near.similarity >= D.DECONTAMINATION["lexical"]])
-    assert len(flagged) == 1796  # of 29,000 train images
-    ds = D.load_train_set("flickr30k-pairs")
-    assert D.LAST_DROPPED["flickr30k-pairs"]["near_copy_group"] == 1796
+    assert len(flagged) == groups
+    ds = D.load_train_set(name)
+    assert D.LAST_DROPPED[name]["near_copy_group"] == groups
     copies = set(near.text[near.similarity >= D.DECONTAMINATION["lexical"]])
-    kept = {normalize_for_matching(t) for c in ("anchor", "positive") for t in ds[c]}
-    assert not kept & {normalize_for_matching(t) for t in copies}  # no copy survives, nor its image's pair
-    # the near copy the exact filter missed: a SICK-ar / STS17 sentence that differs by a full stop
-    assert near.similarity.max() == pytest.approx(1.0, abs=1e-5)
+    kept = {normalize_for_matching(t) for c in columns for t in ds[c]}
+    assert not kept & {normalize_for_matching(t) for t in copies}  # no copy survives
+    if name.startswith("flickr30k"):  # the near copy the exact filter missed: a final full stop apart
+        assert near.similarity.max() == pytest.approx(1.0, abs=1e-5)
 
 
+@CAPTION_SCALE
 def test_contaminated_arm_has_the_same_size_and_the_near_copies():
     clean, dirty = D.load_train_set("flickr30k-pairs"), D.load_train_set("flickr30k-pairs-contaminated")
     assert len(clean) == len(dirty) and D.LAST_DROPPED["flickr30k-pairs-contaminated"]["clean_rows_swapped_out"] == 1796
@@ -430,6 +441,7 @@ def test_decontamination_rule_is_part_of_the_fingerprint(monkeypatch):
     assert set(D.files_for("flickr30k-pairs")) >= {f for n in D.EVAL_SETS for f in D.files_for(n)}
 
 
+@CAPTION_SCALE
 def test_nearest_training_texts_measures_each_set_and_the_unseen_caption_baseline():
     table = D.nearest_training_texts(["sick-entailment", "flickr30k-pairs"], ["sts17-ar-ar", "sts17-en-ar"])
     sts = table[table.queries == "STS17 Arabic sentences"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gatelib.decontamination import contaminated_groups, lexical_nearest, normalize_for_matching, semantic_nearest
+from gatelib.decontamination import (char_vectorizer, contaminated_groups, lexical_nearest, normalize_for_matching,
+                                    semantic_nearest)
 
 
 def test_normaliser_unifies_what_translations_disagree_on():
@@ -27,6 +28,21 @@ def test_lexical_nearest_finds_near_copies_and_ranks_them():
     assert sims[3] == 0.0 and idx[3] == -1  # normalises to nothing
     chunked, _ = lexical_nearest(texts, refs, chunk=1)
     np.testing.assert_allclose(chunked, sims)
+
+
+def test_a_fitted_vectorizer_measures_later_texts_with_the_same_weights():
+    refs = ["رجل يقود سيارة صفراء.", "امرأة تسبح تحت الماء."]
+    texts = ["امرأة تسبح تحت الماء", "رجل يقود سيارة"]
+    vectorizer = char_vectorizer()
+    first, _ = lexical_nearest(texts, refs, vectorizer=vectorizer)  # fitted here, in place
+    idf = vectorizer.idf_.copy()
+    again, _ = lexical_nearest(texts, refs, vectorizer=vectorizer)
+    np.testing.assert_allclose(again, first)
+    later, _ = lexical_nearest(["قطة نائمة على الأريكة", "رجل يقود سيارة"], refs, vectorizer=vectorizer)
+    np.testing.assert_array_equal(vectorizer.idf_, idf)  # not refitted on the new texts
+    assert later[1] == pytest.approx(first[1], abs=1e-6)
+    refit, _ = lexical_nearest(["قطة نائمة على الأريكة", "رجل يقود سيارة"], refs)  # other texts, other IDF
+    assert refit[1] != pytest.approx(first[1], abs=1e-6)
 
 
 def test_lexical_nearest_refuses_bad_input():

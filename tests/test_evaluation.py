@@ -162,3 +162,25 @@ def test_predictions_reproduce_the_scores_and_are_upserted(tiny_encoder_path, to
         rows = pred[(pred.seed == 0) & (pred.dim == dim)].sort_values("pair")
         expected = scores.loc[scores.dim == dim, "spearman_cosine"].item()
         assert 100 * spearmanr(rows.gold, rows.cosine).statistic == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_model_encodes_a_set_once_per_weight_state(tiny_encoder_path, toy_sts):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from gatelib.evaluation import encode_pairs
+
+    model = SentenceTransformer(str(tiny_encoder_path), device="cpu")
+    calls = []
+    encode = model.encode
+    model.encode = lambda *a, **k: calls.append(1) or encode(*a, **k)
+    first = encode_pairs(model, toy_sts)
+    first[0][:] = 0  # a caller may write into what it got: the memo keeps its own copy
+    again = encode_pairs(model, toy_sts)
+    assert len(calls) == 1 and np.abs(again[0]).sum() > 0
+    with torch.no_grad():  # a training step changes weights in place: encoded afresh
+        next(model.parameters()).add_(0.1)
+    moved = encode_pairs(model, toy_sts)
+    assert len(calls) == 2 and not np.allclose(moved[0], again[0])
+    encode_pairs(model, toy_sts.select(range(10)))
+    assert len(calls) == 3  # other texts, other embeddings

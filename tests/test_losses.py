@@ -106,13 +106,17 @@ def test_mined_and_bilingual_recipes_are_mrl_on_contrastive_data(tiny):
             build_losses(config, tiny, {"sts": SCORED}, (32,))
 
 
-def test_every_config_is_compared_with_a_config_that_exists():
-    from gatelib.losses import COMPARED_WITH, CONFIGS, TRAINED_CONFIGS
+def test_recipe_knobs_reach_the_losses(tiny):
+    """A recipe's scale, Matryoshka weights and guide temperature are what the built losses use."""
+    import dataclasses
 
-    assert set(COMPARED_WITH) == set(TRAINED_CONFIGS) - {"mnrl"}  # mnrl is the control of mrl
-    assert {b for bs in COMPARED_WITH.values() for b in bs} <= set(CONFIGS)
-    assert COMPARED_WITH["mrl-dialects"] == ("mrl", "mnrl-dialects")  # its one change, and MRL vs its control
-    assert COMPARED_WITH["mnrl-dialects-guided"] == ("mnrl-dialects",)  # the guide is its one change
+    from gatelib import recipes
+
+    probe = dataclasses.replace(recipes.RECIPES["mrl"], scale=50.0, matryoshka_weights=(1.0, 0.5))
+    built = build_losses(probe, tiny, {"t": TRIPLETS}, (32, 16))[1]["t"]
+    assert built.loss.scale == 50.0 and list(built.matryoshka_weights) == [1.0, 0.5]
+    with pytest.raises(ProfileError, match="one non-negative weight per dim"):
+        build_losses(dataclasses.replace(probe, matryoshka_weights=(1.0,)), tiny, {"t": TRIPLETS}, (32, 16))
 
 
 def test_dialect_recipe_is_mrl_plus_matryoshka_cosent_on_scored_pairs(tiny):

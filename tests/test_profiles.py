@@ -94,6 +94,17 @@ def test_recipe_options_are_validated(tmp_path, monkeypatch):
     assert good.stage2.epochs == 2 and good.stage2.learning_rate == 2e-5  # unset keys keep stage-2 defaults
 
 
+def _recipe_only(recipe):
+    """A training block without what only changes speed: checkpoint interval, precision and frozen
+    word embeddings (the main job's CPU fast path, shown equal in quality in the fast path part)."""
+    return dataclasses.replace(recipe, save_steps=0, precision="auto", freeze_word_embeddings=False)
+
+
+def test_offline_profile_trains_on_the_cpu_fast_path():
+    training = load_profile("offline").training
+    assert (training.precision, training.freeze_word_embeddings) == ("bf16", True)
+
+
 def test_seed_and_grid_profiles_repeat_the_offline_recipe():
     """Their numbers are comparable with the main job's: same data, dims and stage-1 hyper-parameters;
     the grid's base model is the same e5 with the Arabic + English vocabulary (identical Arabic
@@ -105,7 +116,7 @@ def test_seed_and_grid_profiles_repeat_the_offline_recipe():
         other = load_profile(name)
         assert (other.train_sets, other.eval_sets, other.matryoshka_dims) == \
             (offline.train_sets, offline.eval_sets, offline.matryoshka_dims)
-        assert dataclasses.replace(other.training, save_steps=0) == dataclasses.replace(offline.training, save_steps=0)
+        assert _recipe_only(other.training) == _recipe_only(offline.training)
         assert len(other.seeds) >= 3 and {"zero-shot", "mnrl", "mrl"} <= set(other.configs)
     assert load_profile("seeds").base_model == offline.base_model == BUNDLED_E5
     grid = load_profile("grid")
@@ -116,7 +127,8 @@ def test_ideas_profile_repeats_the_offline_recipe_and_names_its_extra_data():
     """Its mrl run is the seeds profile's mrl-seed0, so each idea is one change to that model."""
     offline, ideas = load_profile("offline"), load_profile("ideas")
     assert (ideas.base_model, ideas.train_sets, ideas.eval_sets, ideas.matryoshka_dims, ideas.training) == \
-        (offline.base_model, offline.train_sets, offline.eval_sets, offline.matryoshka_dims, offline.training)
+        (offline.base_model, offline.train_sets, offline.eval_sets, offline.matryoshka_dims,
+         dataclasses.replace(offline.training, precision="auto", freeze_word_embeddings=False))
     assert ideas.sets_for("mrl-bilingual") == ideas.train_sets + ("xnli-triplets-en", "sick-entailment-en")
     assert ideas.sets_for("mrl-mined") == ideas.train_sets
 
@@ -191,7 +203,9 @@ def test_a_profile_extends_another_knob_by_knob(tmp_path, monkeypatch):
 
 
 def test_compared_with_names_another_profile():
-    assert load_profile("fast").compared_with == "seeds"
+    assert load_profile("fast").compared_with == load_profile("fast-frozen").compared_with == "fast-baseline"
+    baseline = load_profile("fast-baseline")  # the fast paths' fp32 baseline: the seeds recipe, same machine kind
+    assert baseline.compared_with == "seeds" and baseline.training.precision == "fp32"
     assert not load_profile("seeds").compared_with
 
 

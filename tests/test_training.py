@@ -285,3 +285,13 @@ def test_knobs_added_later_enter_the_run_hash_only_when_set(tiny_profile, toy_tr
     assert "precision" not in plain and "freeze_word_embeddings" not in plain
     bf16 = dataclasses.replace(tiny_profile, training=dataclasses.replace(tiny_profile.training, precision="bf16"))
     assert training._recipe(bf16, "mrl", 0, {"t": toy_triplets})["training"]["precision"] == "bf16"
+
+
+@pytest.mark.parametrize("config", ["hybrid-triplet", "mrl-bilingual"])
+def test_recipes_the_smoke_notebooks_leave_out_train_here(tiny_profile, toy_triplets, config):
+    """The smoke profile runs the paper's recipes and the dialect pair through the notebooks; the
+    other recipes train here on the tiny encoder (mrl-distill, mrl-mined and the guided one above)."""
+    profile = dataclasses.replace(tiny_profile, english_sets=("en",))
+    model, history = train_model(profile, config, 0, {"t": toy_triplets, "en": toy_triplets})
+    assert (run_dir(profile, config, 0) / "final" / COMPLETE_MARKER).is_file()
+    assert [row for row in history if "loss" in row] and all(math.isfinite(r["loss"]) for r in history if "loss" in r)

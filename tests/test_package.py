@@ -1,0 +1,61 @@
+"""gatelib as a whole: its modules import each other without cycles (lazy imports included)."""
+
+import ast
+from pathlib import Path
+
+import gatelib
+
+GATELIB = Path(gatelib.__file__).parent
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the gatelib modules it imports anywhere in its file (top level or inside functions)."""
+    modules = {p.stem for p in GATELIB.glob("*.py") if p.stem != "__init__"}
+    graph = {}
+    for name in modules:
+        edges = set()
+        for node in ast.walk(ast.parse((GATELIB / f"{name}.py").read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "gatelib":
+                edges |= {a.name for a in node.names if a.name in modules}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gatelib."):
+                edges.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                edges |= {a.name.split(".")[1] for a in node.names if a.name.startswith("gatelib.")}
+        graph[name] = edges - {name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import cycle, each once, as the path that closes it (depth-first search)."""
+    found, state = [], {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                found.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_gatelib_has_no_import_cycle():
+    graph = import_graph()
+    assert {"recipes", "losses", "profiles", "training"} <= set(graph)
+    assert not cycles(graph), cycles(graph)
+
+
+def test_leaf_modules_import_no_other_gatelib_module():
+    graph = import_graph()
+    for leaf in ("recipes", "decontamination", "datafiles", "hub"):
+        assert graph[leaf] == set(), (leaf, graph[leaf])
