@@ -120,16 +120,14 @@ def guided_contrastive_loss(model: SentenceTransformer, guide: SentenceTransform
 
 
 def matryoshka_loss(
-    model: SentenceTransformer, dims: Sequence[int], mini_batch_size: int | None = None,
-    inner: nn.Module | None = None, weights: Sequence[float] | None = None,
+    model: SentenceTransformer, dims: Sequence[int], inner: nn.Module, weights: Sequence[float] | None = None,
 ) -> MatryoshkaLoss:
-    """GATE stage 1 (§3.2.1, Eq. 1): ``inner`` (default MNRL) summed over the nested dims, with
-    equal ``weights`` unless given (one per dim, largest dim first)."""
+    """GATE stage 1 (§3.2.1, Eq. 1) when ``inner`` is MNRL: ``inner`` summed over the nested dims,
+    with equal ``weights`` unless given (one per dim, largest dim first)."""
     dims = check_matryoshka_dims(dims, model.get_embedding_dimension())
     if weights is not None and (len(weights) != len(dims) or any(w < 0 for w in weights) or not any(weights)):
         raise ProfileError(f"Matryoshka weights {list(weights)} need one non-negative weight per dim {list(dims)}.")
-    return MatryoshkaLoss(model, inner or contrastive_loss(model, mini_batch_size), list(dims),
-                          matryoshka_weights=list(weights) if weights is not None else None)
+    return MatryoshkaLoss(model, inner, list(dims), matryoshka_weights=list(weights) if weights is not None else None)
 
 
 def sts_loss(model: SentenceTransformer, name: str = "cosent") -> nn.Module:
@@ -175,8 +173,8 @@ def build_losses(
     """
     if isinstance(config, recipes.Recipe):  # a variant of a recipe (another scale, other weights)
         recipe, config = config, config.name
-    elif config in TRAINED_CONFIGS:
-        recipe = recipes.recipe(config)
+    elif config in recipes.RECIPES:
+        recipe = recipes.RECIPES[config]
     else:
         raise ProfileError(f"Unknown training config {config!r}; choose one of {list(TRAINED_CONFIGS)}.")
     guided = recipe.contrastive == "gist"

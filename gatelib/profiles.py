@@ -115,12 +115,16 @@ class Profile:
         if config not in RECIPES:
             return self.train_sets
         recipe = RECIPES[config]
-        sets = tuple(n for key in recipe.data for n in getattr(self, key))
+        sets = self._sets_of(recipe.data)
         if recipe.contaminated:  # each corpus by its undecontaminated twin
             from gatelib.corpora import CORPORA
 
             sets = tuple(f"{n}-contaminated" if f"{n}-contaminated" in CORPORA else n for n in sets)
         return sets
+
+    def _sets_of(self, roles: tuple[str, ...]) -> tuple[str, ...]:
+        """The sets of the profile keys ``roles`` (``gatelib.recipes.DATA_ROLES``), in order."""
+        return tuple(n for key in roles for n in getattr(self, key))
 
     def recipe_for(self, config: str) -> TrainingRecipe:
         """Hyper-parameters of a config: the block its recipe names (``stage2`` for GATE stage 2),
@@ -205,7 +209,7 @@ def _check_recipes(profile: Profile, where: str) -> None:
         for key in recipe.data:
             if not getattr(profile, key):
                 raise ProfileError(f"{where}: config {config} needs {key}.")
-        if recipe.contaminated and profile.sets_for(config) == tuple(n for k in recipe.data for n in getattr(profile, k)):
+        if recipe.contaminated and profile.sets_for(config) == profile._sets_of(recipe.data):
             raise ProfileError(f"{where}: {config} needs a grouped corpus with a contaminated twin (e.g. "
                                "flickr30k-pairs) among its training sets; without one it is its recipe again.")
         if recipe.starts_from and recipe.starts_from not in profile.configs:

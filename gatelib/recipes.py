@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Recipe", "RECIPES", "UNTRAINED", "TRAINED_CONFIGS", "CONFIGS", "STARTS_FROM", "COMPARED_WITH",
-           "DATA_ROLES", "DATASET_KINDS", "STS_LOSSES", "recipe"]
+           "DATA_ROLES", "DATASET_KINDS", "STS_LOSSES"]
 
 #: The base model as published (no training): a config of every results table, not a recipe.
 UNTRAINED = "zero-shot"
@@ -66,8 +66,6 @@ class Recipe:
     compared_with: tuple[str, ...] = ()
     #: Its grouped corpora replaced by their ``-contaminated`` twins (the contamination experiment).
     contaminated: bool = False
-    #: One line for the tables of recipes.
-    summary: str = ""
 
     def __post_init__(self):
         if not set(self.data) <= set(DATA_ROLES):
@@ -85,31 +83,23 @@ class Recipe:
 _DIALECTS = ("train_sets", "dialect_sets")
 _WITH_SCORED = frozenset({"contrastive", "scored"})
 
-#: Every trained config, in the order of the results tables.
+#: Every trained config, in the order of the results tables (``gatelib.losses`` describes each one).
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
-    Recipe("mnrl", matryoshka=frozenset(), summary="MNRL on the full embedding: the no-Matryoshka control"),
-    Recipe("mrl", compared_with=("mnrl",), summary="MatryoshkaLoss(MNRL): GATE stage 1 (§3.2.1)"),
+    Recipe("mnrl", matryoshka=frozenset()),
+    Recipe("mrl", compared_with=("mnrl",)),
     Recipe("hybrid-paper", data=("stage2_sets",), kinds=frozenset({"nli", "scored"}), matryoshka=frozenset(),
-           matryoshka_sts_knob=True, starts_from="mrl", hyperparameters="stage2", compared_with=("mrl",),
-           summary="GATE stage 2 (§3.2.2) from the mrl model: SoftmaxLoss on NLI pairs + CoSENT on scored pairs"),
-    Recipe("hybrid-triplet", triplet=True, compared_with=("mrl",),
-           summary="MRL over MNRL and MRL over TripletLoss on the same triplets"),
+           matryoshka_sts_knob=True, starts_from="mrl", hyperparameters="stage2", compared_with=("mrl",)),
+    Recipe("hybrid-triplet", triplet=True, compared_with=("mrl",)),
     Recipe("mrl-distill", data=("train_sets", "parallel_sets"), kinds=frozenset({"contrastive", "parallel"}),
-           matryoshka=frozenset({"contrastive", "parallel"}), compared_with=("mrl",),
-           summary="mrl plus distillation of the base model's English embeddings into the Arabic translations"),
-    Recipe("mrl-mined", mined_negatives=True, compared_with=("mrl",),
-           summary="mrl with one hard negative per pair, mined by the base model"),
-    Recipe("mrl-bilingual", data=("train_sets", "english_sets"), compared_with=("mrl",),
-           summary="mrl on the Arabic sets plus their English originals"),
+           matryoshka=frozenset({"contrastive", "parallel"}), compared_with=("mrl",)),
+    Recipe("mrl-mined", mined_negatives=True, compared_with=("mrl",)),
+    Recipe("mrl-bilingual", data=("train_sets", "english_sets"), compared_with=("mrl",)),
     Recipe("mrl-dialects", data=_DIALECTS, kinds=_WITH_SCORED, matryoshka=_WITH_SCORED,
-           compared_with=("mrl", "mnrl-dialects"),
-           summary="mrl plus the SemRel Algerian and Moroccan training pairs under MatryoshkaLoss(CoSENT)"),
-    Recipe("mnrl-dialects", data=_DIALECTS, kinds=_WITH_SCORED, matryoshka=frozenset(), compared_with=("mnrl",),
-           summary="mrl-dialects' data without Matryoshka: its control"),
+           compared_with=("mrl", "mnrl-dialects")),
+    Recipe("mnrl-dialects", data=_DIALECTS, kinds=_WITH_SCORED, matryoshka=frozenset(), compared_with=("mnrl",)),
     Recipe("mnrl-dialects-guided", data=_DIALECTS, kinds=_WITH_SCORED, matryoshka=frozenset(), contrastive="gist",
-           compared_with=("mnrl-dialects",), summary="mnrl-dialects with GISTEmbedLoss guided by the base model"),
-    Recipe("mrl-contaminated", contaminated=True, compared_with=("mrl",),
-           summary="mrl with the grouped corpora not decontaminated: the contamination experiment's other arm"),
+           compared_with=("mnrl-dialects",)),
+    Recipe("mrl-contaminated", contaminated=True, compared_with=("mrl",)),
 )}
 
 TRAINED_CONFIGS = tuple(RECIPES)
@@ -119,10 +109,3 @@ STARTS_FROM = {n: r.starts_from for n, r in RECIPES.items() if r.starts_from}
 #: The models each config is measured against (besides zero-shot).
 COMPARED_WITH = {n: r.compared_with for n, r in RECIPES.items() if r.compared_with}
 
-
-def recipe(config: str) -> Recipe:
-    """The recipe of a trained config; a clear error for any other name."""
-    try:
-        return RECIPES[config]
-    except KeyError:
-        raise KeyError(f"Unknown training config {config!r}; choose one of {list(TRAINED_CONFIGS)}.") from None

@@ -25,10 +25,10 @@ from datasets import Dataset
 
 from gatelib import data
 from gatelib.evaluation import evaluate_model, record_scores
-from gatelib.losses import TRAINED_CONFIGS, UNTRAINED
 from gatelib.models import load_base_model
 from gatelib.profiles import Profile, ProfileError, load_profile
 from gatelib.provenance import git_commit
+from gatelib.recipes import TRAINED_CONFIGS, UNTRAINED
 from gatelib.training import resolve_device, train_model
 
 logger = logging.getLogger(__name__)

@@ -52,10 +52,10 @@ def main(argv=None) -> None:
     if args.guide:
         guide = load_base_model(cfg.base_model, device=resolve_device(cfg.device),
                                 max_seq_length=training.max_seq_length)
-        gatelib.losses.contrastive_loss = lambda model, mini_batch_size=None: gatelib.losses.guided_contrastive_loss(
+        gatelib.losses.contrastive_loss = lambda model, *_: gatelib.losses.guided_contrastive_loss(
             model, guide, temperature=1 / args.scale)
     else:
-        gatelib.losses.contrastive_loss = lambda model, mini_batch_size=None: MultipleNegativesRankingLoss(
+        gatelib.losses.contrastive_loss = lambda model, *_: MultipleNegativesRankingLoss(
             model, scale=args.scale)
     train_sets = data.load_named_sets(cfg.sets_for(args.config), seed=cfg.seeds[0], held_out=cfg.eval_sets)
     model, _ = train_model(cfg, args.config, args.seed, train_sets)

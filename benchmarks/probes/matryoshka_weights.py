@@ -27,7 +27,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     library_loss = gatelib.losses.MatryoshkaLoss
-    gatelib.losses.MatryoshkaLoss = lambda model, inner, dims: library_loss(
+    gatelib.losses.MatryoshkaLoss = lambda model, inner, dims, **_: library_loss(
         model, inner, dims, matryoshka_weights=args.weights)
     name = "probe-weights-" + "-".join(f"{w:g}" for w in args.weights)
     cfg = dataclasses.replace(load_profile("seeds"), name=name, configs=("zero-shot", "mrl"))
