@@ -14,7 +14,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gatelib.significance import seed_summary
+from gatelib.significance import FDR, seed_summary
 
 
 def publish(name: str, figure: plt.Figure, takeaway: str, provenance: str) -> None:
@@ -137,3 +137,14 @@ def throughput_takeaway(throughput: pd.DataFrame) -> str:
     others = ", ".join(f"{name} {rate[name] / rate[first]:.1f}×" for name in rate.index[1:])
     return (f"{fastest} trains {rate[fastest] / rate[first]:.1f}× as many pairs per second as {first} "
             f"({rate[fastest]:.0f} vs {rate[first]:.0f}); one at a time: {others}.")
+
+
+def forest_takeaway(comparisons: pd.DataFrame, family: str, task: str) -> str:
+    """How many differences of one family hold after its false-discovery-rate control, and the
+    largest one with its interval (``gatelib.reporting.plot_forest``'s figure)."""
+    rows = comparisons[(comparisons.family == family) & (comparisons.task == task)]
+    held = rows[rows.significant]
+    largest = rows.loc[rows.difference.abs().idxmax()]
+    return (f"{family}, {task}: {len(held)} of {len(rows)} differences hold at a {FDR:.0%} false discovery rate "
+            f"({(held.difference > 0).sum()} in favour of the first model). Largest: {largest.a} − {largest.b} "
+            f"at {largest.dim} dims, {largest.difference:+.2f} [{largest.ci_low:+.2f}, {largest.ci_high:+.2f}].")

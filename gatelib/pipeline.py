@@ -26,7 +26,7 @@ import papermill
 from traitlets.config import Config
 
 from gatelib.profiles import PROJECT_ROOT, ProfileError, load_profile
-from gatelib.provenance import git_commit, project_relative, stamp_notebook
+from gatelib.provenance import git_commit, project_relative, stamp_notebook, sync_tags
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 NOTEBOOKS = ("01_data", "02_training", "03_truncation", "04_benchmarks", "05_error_analysis")
@@ -78,6 +78,7 @@ def run_notebooks(profile: str, out_dir: Path, notebooks=NOTEBOOKS, parameters: 
                 config=_local_socket_kernel(sockets),
             )
         _relative_paths_in_metadata(target)
+        sync_tags(target, source)  # the injected parameters off the page
         stamp_notebook(target, source, commit)
         logger.info("%s done in %.0f s", source.name, time.perf_counter() - start)
         executed.append(target)
@@ -94,7 +95,7 @@ def _local_socket_kernel(folder: str) -> Config:
 
 
 def _relative_paths_in_metadata(notebook: Path) -> None:
-    """Papermill records absolute input/output paths; keep published notebooks machine-neutral."""
+    """Papermill records absolute input/output paths: keep published notebooks machine-neutral."""
     nb = nbformat.read(notebook, as_version=4)
     meta = nb.metadata.get("papermill", {})
     for key in ("input_path", "output_path"):

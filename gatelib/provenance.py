@@ -67,6 +67,38 @@ def notebook_digest(nb: nbformat.NotebookNode) -> str:
     return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
 
 
+def _own_cells(nb: nbformat.NotebookNode) -> list:
+    """The notebook's cells without papermill's injected parameters."""
+    return [cell for cell in nb.cells if "injected-parameters" not in cell.metadata.get("tags", [])]
+
+
+def _tags(nb: nbformat.NotebookNode) -> list[list[str]]:
+    return [list(cell.metadata.get("tags", [])) for cell in _own_cells(nb)]
+
+
+def sync_tags(executed: Path, source: Path) -> bool:
+    """Copy the cell tags of ``source`` (how the book shows each cell: ``hide-input``,
+    ``remove-cell``…) into ``executed``, cell for cell, and keep papermill's injected-parameters
+    cell off the page (``remove-cell``; nbval and Colab still run it, and the provenance line says
+    which profile ran); True if anything changed. Tags are not part of the digest, so a
+    presentation change needs no re-execution; different cells refuse."""
+    nb, src = nbformat.read(executed, as_version=4), nbformat.read(source, as_version=4)
+    if notebook_digest(nb) != notebook_digest(src):
+        raise ValueError(f"{project_relative(executed)}: its cells differ from {project_relative(source)}; re-execute it")
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])
+                and "remove-cell" not in c.metadata["tags"]]
+    if _tags(nb) == _tags(src) and not injected:
+        return False
+    for cell in injected:
+        cell.metadata["tags"] = [*cell.metadata["tags"], "remove-cell"]
+    for cell, tags in zip(_own_cells(nb), _tags(src)):
+        cell.metadata["tags"] = tags
+        if not tags:
+            del cell.metadata["tags"]
+    nbformat.write(nb, executed)
+    return True
+
+
 def stamp_notebook(executed: Path, source: Path, commit: str | None = None) -> dict:
     """Record in ``executed`` the digest of ``source`` and the commit it ran from; returns the stamp."""
     nb = nbformat.read(executed, as_version=4)
@@ -104,6 +136,11 @@ def stale_notebooks(root: Path = PROJECT_ROOT, patterns=EXECUTED_NOTEBOOKS, comm
                             f"(at {stamp['commit']}); re-execute it")
         elif notebook_digest(nb) != stamp["source_sha256"]:
             problems.append(f"{name}: its cells differ from the source it was executed from")
+        elif _tags(nb) != _tags(nbformat.read(source, as_version=4)) or any(
+                "remove-cell" not in c.metadata["tags"] for c in nb.cells
+                if "injected-parameters" in c.metadata.get("tags", [])):
+            problems.append(f"{name}: its cell tags differ from {stamp['source']}'s; "
+                            "copy them with python -m gatelib.provenance --sync-tags")
         elif committed and not _is_commit(stamp.get("commit", "")):
             problems.append(f"{name}: ran from {stamp.get('commit')!r}, not a commit; "
                             "commit the source and re-execute it")
@@ -127,7 +164,19 @@ def main(argv=None) -> int:
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT)
     parser.add_argument("--committed", action="store_true",
                         help="also require that each ran from a commit, not from uncommitted changes")
+    parser.add_argument("--sync-tags", action="store_true",
+                        help="first copy each source notebook's cell tags into its executed copies")
     args = parser.parse_args(argv)
+    if args.sync_tags:
+        for path in sorted(p for pattern in EXECUTED_NOTEBOOKS for p in Path(args.root).glob(pattern)):
+            nb = nbformat.read(path, as_version=4)
+            stamp, source = nb.metadata.get(NOTEBOOK_KEY), None
+            if stamp:
+                source = Path(args.root) / stamp["source"]
+            # a stale one (other cells) is left to the check below, which names it
+            if source and source.is_file() and notebook_digest(nb) == notebook_digest(nbformat.read(source, as_version=4)) \
+                    and sync_tags(path, source):
+                print(f"tags copied: {path.relative_to(args.root)}")
     problems = stale_notebooks(args.root, committed=args.committed)
     for line in problems:
         print(f"stale: {line}", file=sys.stderr)

@@ -17,7 +17,8 @@ from IPython.display import Markdown
 
 from gatelib.evaluation import read_results_csv, read_scores  # noqa: F401  (the notebooks read tables from here)
 from gatelib.profiles import PROJECT_ROOT
-from gatelib.significance import COMPARISON_COLUMNS, seed_summary
+from gatelib.recipes import CONFIGS
+from gatelib.significance import COMPARISON_COLUMNS, FDR, seed_summary
 
 # GATE Table 3 (§4.2), as printed: STS17 ar-ar, STS22 ar, STS22-v2 ar at each model's full dim.
 PAPER_TABLE3 = pd.DataFrame([
@@ -53,6 +54,15 @@ _HUB_TASK_COLUMNS = {"mteb-sts22": "sts22-ar", "mteb-sts22-v2": "sts22-v2-ar"}
 
 sns.set_theme(context="notebook", style="whitegrid")
 
+#: One colour per config across the whole book (every figure's ``hue="config"`` uses it).
+CONFIG_COLOURS = dict(zip(CONFIGS, sns.color_palette("tab20", len(CONFIGS))))
+
+
+def config_palette(configs) -> dict:
+    """:data:`CONFIG_COLOURS` for ``configs``; a name outside the registry (``config@profile``,
+    a probe) takes its recipe's colour, or grey."""
+    return {c: CONFIG_COLOURS.get(c.split("@")[0], (0.5, 0.5, 0.5)) for c in dict.fromkeys(configs)}
+
 
 def markdown_table(table: pd.DataFrame, floatfmt: str = ".2f", as_text: bool = False) -> Markdown:
     """Render a DataFrame as a GitHub pipe table (shown as a real table in the book); empty cells as –.
@@ -84,7 +94,7 @@ def plot_score_vs_dim(scores: pd.DataFrame, task: str, metric: str = "spearman_c
     data = scores[scores.task == task]
     ax = ax or plt.subplots(figsize=(6, 3.6))[1]
     sns.lineplot(data=data, x="dim", y=metric, hue="config", style="config", markers=True,
-                 dashes=False, errorbar="sd" if data.seed.nunique() > 1 else None, ax=ax)
+                 dashes=False, palette=config_palette(data.config), errorbar="sd" if data.seed.nunique() > 1 else None, ax=ax)
     ax.set_xscale("log", base=2)
     dims = sorted(data.dim.unique())
     ax.set_xticks(dims, [str(d) for d in dims])
@@ -313,12 +323,14 @@ def plot_quality_vs_bytes(quality: pd.DataFrame, ax=None):
 
 
 def ci_table(comparisons: pd.DataFrame) -> pd.DataFrame:
-    """Paired-bootstrap differences (``gatelib.significance``) as ``Δ [low, high]`` per dim.
+    """Bootstrap differences (``gatelib.significance``) as ``Δ [low, high]`` per dim.
 
-    A star marks an interval that excludes zero: the only differences the book calls real.
+    A star marks a difference that holds after the false-discovery-rate control within its family
+    (``significant``; tables written before it was computed: the unadjusted interval excludes zero).
     """
-    cell = comparisons.apply(lambda r: f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
-                                       + (" *" if r.excludes_zero else ""), axis=1)
+    claimed = comparisons["significant"] if "significant" in comparisons else comparisons.excludes_zero
+    cell = comparisons.assign(claimed=claimed).apply(
+        lambda r: f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]" + (" *" if r.claimed else ""), axis=1)
     return _cells_by_dim(comparisons.assign(cell=cell, comparison=_comparison_labels(comparisons)), "comparison")
 
 
@@ -351,14 +363,48 @@ def benchmark_table(scores: pd.DataFrame, peers: pd.DataFrame, dims: tuple[int, 
 
 def verdict_table(comparisons: pd.DataFrame) -> pd.DataFrame:
     """Per comparison ``A − B``: at how many dims the point estimate is above zero, and at how
-    many the 95 % interval lies entirely above or entirely below zero (the only claims made)."""
-    grouped = comparisons.assign(comparison=_comparison_labels(comparisons)).groupby("comparison", sort=False)
+    many A is better or worse after the false-discovery-rate control within its family (the only
+    claims made)."""
+    rows = comparisons.assign(comparison=_comparison_labels(comparisons),
+                              better=comparisons.significant & (comparisons.difference > 0),
+                              worse=comparisons.significant & (comparisons.difference < 0))
+    grouped = rows.groupby("comparison", sort=False)
     return pd.DataFrame({
+        "family": grouped.family.first(),
         "dims": grouped.size(),
         "A > B (point estimate)": grouped.difference.apply(lambda d: int((d > 0).sum())),
-        "interval above zero": grouped.ci_low.apply(lambda d: int((d > 0).sum())),
-        "interval below zero": grouped.ci_high.apply(lambda d: int((d < 0).sum())),
+        f"A better (FDR {FDR:.0%})": grouped.better.sum().astype(int),
+        f"A worse (FDR {FDR:.0%})": grouped.worse.sum().astype(int),
     }).reset_index()
+
+
+def plot_forest(comparisons: pd.DataFrame, family: str, task: str):
+    """Forest plot of one family of comparisons on one test set: each comparison ``A − B`` a row,
+    its difference and 95 % interval at every dim (a marker per dim, largest on top), coloured by
+    A's config; filled markers hold after the family's false-discovery-rate control. Returns the
+    figure."""
+    rows = comparisons[(comparisons.family == family) & (comparisons.task == task)]
+    if rows.empty:
+        raise ValueError(f"no comparisons of family {family!r} on {task}")
+    labels = list(dict.fromkeys(rows.a + " − " + rows.b))
+    dims = sorted(rows.dim.unique(), reverse=True)
+    palette = config_palette(rows.a)
+    fig, ax = plt.subplots(figsize=(6.4, max(2.4, 1.2 + 0.22 * len(labels) * len(dims))))
+    step = 1.0 / (len(dims) + 1)
+    for row in rows.itertuples():
+        y = labels.index(f"{row.a} − {row.b}") + step * (dims.index(row.dim) - (len(dims) - 1) / 2)
+        colour = palette[row.a]
+        ax.plot([row.ci_low, row.ci_high], [y, y], color=colour, lw=1.4)
+        ax.plot(row.difference, y, "o", ms=5, color=colour, mfc=colour if row.significant else "white")
+        ax.annotate(str(row.dim), (row.ci_high, y), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=7, color="0.35")
+    ax.axvline(0, color="0.2", lw=0.8)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.set_xlabel("difference in Spearman × 100 (95 % interval over seeds and test pairs)")
+    ax.set_title(f"{family} — {task} (label: dims; filled: holds at FDR {FDR:.0%})", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def seeds_table(summary: pd.DataFrame, task: str) -> pd.DataFrame:
@@ -388,7 +434,7 @@ def _cells_by_dim(rows: pd.DataFrame, index: str) -> pd.DataFrame:
 def plot_residuals_by_gold(errors: pd.DataFrame, ax=None):
     """Rank residual of every test pair by gold-score bin, one box per config (``gatelib.error_analysis``)."""
     ax = ax or plt.subplots(figsize=(7, 3.6))[1]
-    sns.boxplot(data=errors, x="gold_bin", y="residual", hue="config", ax=ax)
+    sns.boxplot(data=errors, x="gold_bin", y="residual", hue="config", palette=config_palette(errors.config), ax=ax)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlabel("gold similarity (0–5)")
     ax.set_ylabel("rank residual (> 0: over-estimated)")
@@ -398,6 +444,7 @@ def plot_residuals_by_gold(errors: pd.DataFrame, ax=None):
 def plot_residual_vs_overlap(errors: pd.DataFrame):
     """Rank residual against word overlap, one panel per config, with a linear fit and its 95 % band."""
     grid = sns.lmplot(data=errors, x="overlap", y="residual", col="config", hue="config", height=3.4,
+                      palette=config_palette(errors.config),
                       aspect=1.1, scatter_kws={"s": 10, "alpha": 0.5}, seed=0)
     for ax in grid.axes.flat:
         ax.axhline(0, color="black", lw=0.8)

@@ -1,17 +1,29 @@
-"""How sure is a difference? Seeds and paired bootstrap confidence intervals over test pairs.
+"""How sure is a difference? Seeds, a hierarchical bootstrap over seeds and test pairs, and a
+false-discovery-rate control within each family of comparisons.
 
 GATE reports one number per model (Tables 3–5) with no seeds and no intervals, so a gap of a
 few tenths cannot be told from noise. Two sources of variation matter here:
 
 * **training noise** — the same recipe with another seed: summarised as mean ± std over seeds
   (:func:`seed_summary`);
-* **test-set sampling** — STS17 ar-ar has only 250 pairs: a *paired* bootstrap (Efron &
-  Tibshirani 1993) resamples the pairs, scores both models on the same resample, and gives a
-  95 % percentile interval for the difference of their (seed-averaged) Spearman correlations
-  (:func:`paired_bootstrap`). The resampling is ``scipy.stats.bootstrap``'s.
+* **test-set sampling** — STS17 ar-ar has only 250 pairs.
 
-Both read the per-pair cosine similarities that ``gatelib.evaluation.evaluate_model`` records
-in ``results/<profile>/predictions.csv.gz``.
+:func:`paired_bootstrap` puts both into one 95 % percentile interval for the difference of two
+configs' seed-averaged Spearman correlations (Efron & Tibshirani 1993): each resample draws the
+test pairs with replacement (the same pairs for both configs, so pair difficulty cancels) *and*
+each config's seeds with replacement — a two-level (hierarchical) bootstrap, so an interval also
+says how much another draw of training seeds could move the difference. Two configs trained on
+the same seeds (same data order) are resampled seed for seed; with one seed per config the seed
+level is degenerate and the interval covers test-set sampling only (``seeds_a``/``seeds_b`` say so).
+
+Each profile measures dozens of differences (comparisons × dimensions × test sets), so some
+intervals exclude zero by chance. :func:`adjust_within_families` controls the false discovery rate
+within each family of comparisons on each test set (Benjamini & Hochberg 1995, as
+``scipy.stats.false_discovery_control``) from the bootstrap's two-sided p-values; a difference
+the book calls real is one whose adjusted p is below 0.05.
+
+All of it reads the per-pair cosine similarities that ``gatelib.evaluation.evaluate_model``
+records in ``results/<profile>/predictions.csv.gz``.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from gatelib.recipes import COMPARED_WITH, UNTRAINED
+from gatelib.recipes import COMPARED_WITH, RECIPES, UNTRAINED
 
 RUN_KEY = ["config", "task", "dim"]
 
@@ -35,60 +47,92 @@ def seed_summary(scores: pd.DataFrame, metric: str = "spearman_cosine") -> pd.Da
     return table
 
 
-def _similarity_matrix(predictions: pd.DataFrame, config: str, task: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gold scores (pairs) and cosines (seeds × pairs) of one config on one task at one dim."""
+def _similarity_matrix(predictions: pd.DataFrame, config: str, task: str, dim: int) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """Seeds, gold scores (pairs) and cosines (seeds × pairs) of one config on one task at one dim."""
     rows = predictions[(predictions.config == config) & (predictions.task == task) & (predictions.dim == dim)]
     if rows.empty:
         raise KeyError(f"no predictions for config {config!r}, task {task!r}, dim {dim}")
     wide = rows.pivot_table(index="pair", columns="seed", values="cosine").sort_index()
     gold = rows.drop_duplicates("pair").set_index("pair")["gold"].sort_index()
-    return gold.to_numpy(), wide.to_numpy().T
+    return tuple(wide.columns), gold.to_numpy(), wide.to_numpy().T
 
 
-def _mean_spearman(gold: np.ndarray, cosines: np.ndarray) -> np.ndarray:
-    """Seed-averaged Spearman of ``cosines`` (seeds × … × pairs) with ``gold`` (… × pairs).
-
-    Vectorised over any leading resample axes: the Pearson correlation of average ranks, which
-    is what ``scipy.stats.spearmanr`` computes for one pair of vectors.
-    """
+def _spearman_by_seed(gold: np.ndarray, cosines: np.ndarray) -> np.ndarray:
+    """Spearman of each seed's ``cosines`` (seeds × … × pairs) with ``gold`` (… × pairs)."""
     def centred_ranks(x):
         ranks = stats.rankdata(x, axis=-1)
         return ranks - ranks.mean(axis=-1, keepdims=True)
 
     g, c = centred_ranks(gold), centred_ranks(cosines)
-    rho = (g * c).sum(axis=-1) / np.sqrt((g * g).sum(axis=-1) * (c * c).sum(axis=-1))
-    return rho.mean(axis=0)
+    return (g * c).sum(axis=-1) / np.sqrt((g * g).sum(axis=-1) * (c * c).sum(axis=-1))
 
 
 def paired_bootstrap(predictions: pd.DataFrame, config_a: str, config_b: str, task: str, dim: int,
-                     n_resamples: int = 1000, seed: int = 0) -> dict:
-    """Difference ``A − B`` of seed-averaged Spearman × 100 with a 95 % paired-bootstrap CI.
+                     n_resamples: int = 1000, seed: int = 0, chunk: int = 250) -> dict:
+    """Difference ``A − B`` of seed-averaged Spearman × 100 with a 95 % hierarchical-bootstrap CI.
 
-    Each resample draws test pairs with replacement and scores both configs (all their seeds)
-    on the same pairs, so pair difficulty cancels. ``excludes_zero`` is what a claim needs.
+    Each resample draws test pairs with replacement (the same for A and B) and, for each config,
+    its seeds with replacement (the same draw for both when they were trained on the same seeds),
+    then averages the resampled seeds' Spearman on the resampled pairs. ``p_value``: two-sided,
+    twice the smaller share of resampled differences on either side of zero. ``excludes_zero``:
+    the unadjusted 95 % interval; see :func:`adjust_within_families` for the claims.
     """
-    gold, a = _similarity_matrix(predictions, config_a, task, dim)
-    gold_b, b = _similarity_matrix(predictions, config_b, task, dim)
+    seeds_a, gold, a = _similarity_matrix(predictions, config_a, task, dim)
+    seeds_b, gold_b, b = _similarity_matrix(predictions, config_b, task, dim)
     if not np.array_equal(gold, gold_b):
         raise ValueError(f"{config_a} and {config_b} were not scored on the same {task} pairs")
+    rng = np.random.default_rng(seed)
+    n = len(gold)
+    paired_seeds = seeds_a == seeds_b
+    draws = []
+    for start in range(0, n_resamples, chunk):  # chunks bound the memory: seeds × chunk × pairs
+        size = min(chunk, n_resamples - start)
+        pairs = rng.integers(0, n, size=(size, n))
+        rho_a = _spearman_by_seed(gold[pairs], a[:, pairs])  # seeds × resamples
+        rho_b = _spearman_by_seed(gold[pairs], b[:, pairs])
+        pick_a = rng.integers(0, len(a), size=(size, len(a)))
+        pick_b = pick_a if paired_seeds else rng.integers(0, len(b), size=(size, len(b)))
+        columns = np.arange(size)[:, None]
+        draws.append(100 * (rho_a[pick_a, columns].mean(axis=1) - rho_b[pick_b, columns].mean(axis=1)))
+    draws = np.concatenate(draws)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    p_value = min(1.0, 2 * min((draws <= 0).mean(), (draws >= 0).mean()))
+    difference = 100 * (_spearman_by_seed(gold, a).mean() - _spearman_by_seed(gold, b).mean())
+    return {"a": config_a, "b": config_b, "task": task, "dim": dim, "difference": float(difference),
+            "ci_low": float(low), "ci_high": float(high), "excludes_zero": bool(low > 0 or high < 0),
+            "p_value": float(p_value), "seeds_a": len(a), "seeds_b": len(b), "paired_seeds": bool(paired_seeds),
+            "n_pairs": n}
 
-    def difference(index, axis=-1):
-        index = np.asarray(index, dtype=int)  # (pairs,) or (resamples, pairs)
-        return 100 * (_mean_spearman(gold[index], a[:, index]) - _mean_spearman(gold[index], b[:, index]))
 
-    # vectorized: scipy draws the same resamples either way and scores them all in one call
-    result = stats.bootstrap((np.arange(len(gold)),), difference, vectorized=True, paired=False,
-                             n_resamples=n_resamples, method="percentile", confidence_level=0.95,
-                             random_state=np.random.default_rng(seed))
-    low, high = result.confidence_interval
-    return {"a": config_a, "b": config_b, "task": task, "dim": dim,
-            "difference": float(difference(np.arange(len(gold)))), "ci_low": low, "ci_high": high,
-            "excludes_zero": bool(low > 0 or high < 0), "seeds_a": len(a), "seeds_b": len(b),
-            "n_pairs": len(gold)}
+COMPARISON_COLUMNS = ["family", "a", "b", "task", "dim", "difference", "ci_low", "ci_high", "excludes_zero",
+                      "p_value", "seeds_a", "seeds_b", "paired_seeds", "n_pairs", "p_adjusted", "significant"]
+
+#: The false discovery rate controlled within each family of comparisons on each test set.
+FDR = 0.05
 
 
-COMPARISON_COLUMNS = ["a", "b", "task", "dim", "difference", "ci_low", "ci_high", "excludes_zero",
-                      "seeds_a", "seeds_b", "n_pairs"]
+def family_of(a: str, b: str) -> str:
+    """The family a comparison ``A − B`` belongs to (its multiplicity is controlled within it):
+    fine-tuning against the base model, a Matryoshka recipe against its no-Matryoshka control,
+    one change to another recipe, or one recipe in two profiles (``config@profile``)."""
+    if "@" in a:
+        return "same recipe, another profile"
+    if b == UNTRAINED:
+        return "fine-tuned vs base model"
+    recipe_a, recipe_b = RECIPES.get(a), RECIPES.get(b)  # names outside the registry: one change
+    if recipe_a and recipe_b and recipe_a.matryoshka and not recipe_b.matryoshka:
+        return "Matryoshka vs its control"
+    return f"one change to {b}"
+
+
+def adjust_within_families(comparisons: pd.DataFrame, rate: float = FDR) -> pd.DataFrame:
+    """``p_adjusted``: Benjamini–Hochberg adjusted p-values within each (family, task) — every
+    comparison of the family at every dim on that test set; ``significant``: adjusted p < ``rate``."""
+    if comparisons.empty:
+        return comparisons.assign(p_adjusted=pd.Series(dtype=float), significant=pd.Series(dtype=bool))
+    adjusted = comparisons.groupby(["family", "task"], sort=False).p_value.transform(
+        lambda p: stats.false_discovery_control(p.to_numpy(), method="bh"))
+    return comparisons.assign(p_adjusted=adjusted, significant=adjusted < rate)
 
 
 def versus_profile(predictions: pd.DataFrame, reference: pd.DataFrame | None, tasks: Sequence[str],
@@ -121,9 +165,9 @@ def comparisons_for(configs: Sequence[str]) -> list[tuple[str, str]]:
 def comparison_table(predictions: pd.DataFrame, pairs: Sequence[tuple[str, str]], tasks: str | Sequence[str],
                      dims: Sequence[int], n_resamples: int = 1000) -> pd.DataFrame:
     """:func:`paired_bootstrap` for every ``(A, B)`` in ``pairs`` on every task at every dim
-    (configs absent are skipped)."""
+    (configs absent are skipped), with its family and the family's adjusted p-values."""
     present = set(predictions.config)
     tasks = (tasks,) if isinstance(tasks, str) else tuple(tasks)
-    rows = [paired_bootstrap(predictions, a, b, task, dim, n_resamples)
+    rows = [{"family": family_of(a, b), **paired_bootstrap(predictions, a, b, task, dim, n_resamples)}
             for task in tasks for a, b in pairs if a in present and b in present for dim in dims]
-    return pd.DataFrame(rows)
+    return adjust_within_families(pd.DataFrame(rows, columns=COMPARISON_COLUMNS[:-2]))

@@ -74,3 +74,16 @@ def test_nearest_takeaway_counts_sentences_at_the_threshold_per_set():
     text = captions.nearest_takeaway(table, 0.7)
     assert text.startswith("Of 3 STS17 Arabic sentences") and "a 2, b 0" in text  # captions of unseen images not counted
     assert "reaches 1.00 (a)" in text
+
+
+def test_forest_takeaway_counts_what_holds_and_names_the_largest():
+    rows = pd.DataFrame([
+        {"family": "f", "a": "mrl", "b": "mnrl", "task": "t", "dim": 64, "difference": -1.0, "ci_low": -2.0,
+         "ci_high": -0.1, "significant": True},
+        {"family": "f", "a": "mrl", "b": "mnrl", "task": "t", "dim": 32, "difference": 0.5, "ci_low": -0.5,
+         "ci_high": 1.5, "significant": False},
+        {"family": "g", "a": "mrl", "b": "zero-shot", "task": "t", "dim": 64, "difference": 9.0, "ci_low": 8.0,
+         "ci_high": 10.0, "significant": True}])
+    text = captions.forest_takeaway(rows, "f", "t")
+    assert text.startswith("f, t: 1 of 2 differences hold at a 5% false discovery rate (0 in favour")
+    assert text.endswith("Largest: mrl − mnrl at 64 dims, -1.00 [-2.00, -0.10].")

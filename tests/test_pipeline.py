@@ -44,3 +44,16 @@ def test_published_notebooks_leak_no_local_paths():
     assert published, "no executed notebooks found"
     offenders = [str(p.relative_to(PROJECT_ROOT)) for p in published if leak.search(p.read_text())]
     assert offenders == []
+
+
+def test_every_source_cell_says_how_the_book_shows_it():
+    """Plumbing is folded away on the page: each code cell is hidden (``hide-input``) or removed
+    (the parameters), never shown by default."""
+    import nbformat
+
+    from gatelib.pipeline import NOTEBOOK_DIR
+
+    shown = [(p.name, i) for p in sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+             for i, c in enumerate(nbformat.read(p, as_version=4).cells)
+             if c.cell_type == "code" and not {"hide-input", "remove-cell", "remove-input"} & set(c.metadata.get("tags", []))]
+    assert shown == []

@@ -55,7 +55,7 @@ def test_a_changed_source_makes_its_executed_notebook_stale(tmp_path):
     executed = _notebook(tmp_path / "book" / "offline" / "01_data.ipynb", "x = 1", "print(x)")
     # papermill's injected cell does not count
     nb = nbformat.read(executed, as_version=4)
-    nb.cells.insert(1, nbformat.v4.new_code_cell('profile = "offline"', metadata={"tags": ["injected-parameters"]}))
+    nb.cells.insert(1, nbformat.v4.new_code_cell('profile = "offline"', metadata={"tags": ["injected-parameters", "remove-cell"]}))
     nb.metadata["gate"] = {"source": "notebooks/01_data.ipynb", "source_sha256": notebook_digest(nb),
                            "commit": "0123456789"}
     nbformat.write(nb, executed)
@@ -91,3 +91,31 @@ def test_stamp_records_the_source_digest_and_commit(tmp_path):
     assert stamp["commit"] == "abcdef0123"
     assert nbformat.read(executed, as_version=4).metadata["gate"]["source_sha256"] == notebook_digest(
         nbformat.read(source, as_version=4))
+
+
+def test_tags_are_copied_without_re_execution_and_drift_is_reported(tmp_path):
+    import nbformat
+    import pytest
+
+    from gatelib.provenance import notebook_digest, stale_notebooks, sync_tags
+
+    source = _notebook(tmp_path / "notebooks" / "01_data.ipynb", "x = 1", "print(x)")
+    executed = _notebook(tmp_path / "book" / "offline" / "01_data.ipynb", "x = 1", "print(x)")
+    nb = nbformat.read(executed, as_version=4)
+    nb.cells.insert(1, nbformat.v4.new_code_cell('profile = "s"', metadata={"tags": ["injected-parameters"]}))
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nb.metadata["gate"] = {"source": "notebooks/01_data.ipynb", "source_sha256": notebook_digest(nb), "commit": "0123456789"}
+    nbformat.write(nb, executed)
+    src = nbformat.read(source, as_version=4)
+    src.cells[1].metadata["tags"] = ["hide-input"]
+    nbformat.write(src, source)
+    assert "cell tags differ" in stale_notebooks(tmp_path)[0]
+    assert sync_tags(executed, source) and not sync_tags(executed, source)
+    synced = nbformat.read(executed, as_version=4)
+    assert [c.metadata.get("tags") for c in synced.cells] == [None, ["injected-parameters", "remove-cell"], ["hide-input"]]
+    assert synced.cells[2].outputs[0].text == "1\n"  # outputs untouched
+    assert stale_notebooks(tmp_path) == []
+    src.cells[0].source = "x = 2"
+    nbformat.write(src, source)
+    with pytest.raises(ValueError, match="re-execute"):
+        sync_tags(executed, source)

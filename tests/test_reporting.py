@@ -53,15 +53,49 @@ def test_plot_has_one_line_per_config(scores):
     assert {t.get_text() for t in ax.get_legend().get_texts()} == {"zero-shot", "mrl"}
 
 
-def test_verdict_table_counts_point_estimates_and_settled_intervals():
-    comparisons = pd.DataFrame([
-        {"a": "mrl", "b": "mnrl", "task": "t", "dim": 64, "difference": -1.0, "ci_low": -2.0, "ci_high": -0.1},
-        {"a": "mrl", "b": "mnrl", "task": "t", "dim": 32, "difference": 0.5, "ci_low": -0.5, "ci_high": 1.5},
-        {"a": "mrl", "b": "zero-shot", "task": "t", "dim": 64, "difference": 2.0, "ci_low": 0.5, "ci_high": 3.0},
+def _comparisons():
+    return pd.DataFrame([
+        {"family": "Matryoshka vs its control", "a": "mrl", "b": "mnrl", "task": "t", "dim": 64,
+         "difference": -1.0, "ci_low": -2.0, "ci_high": -0.1, "significant": True},
+        {"family": "Matryoshka vs its control", "a": "mrl", "b": "mnrl", "task": "t", "dim": 32,
+         "difference": 0.5, "ci_low": -0.5, "ci_high": 1.5, "significant": False},
+        {"family": "fine-tuned vs base model", "a": "mrl", "b": "zero-shot", "task": "t", "dim": 64,
+         "difference": 2.0, "ci_low": 0.5, "ci_high": 3.0, "significant": True},
     ])
+
+
+def test_verdict_table_counts_point_estimates_and_claims_after_fdr():
+    comparisons = _comparisons()
     table = reporting.verdict_table(comparisons).set_index("comparison")
-    assert table.loc["mrl − mnrl"].tolist() == [2, 1, 0, 1]
-    assert table.loc["mrl − zero-shot"].tolist() == [1, 1, 1, 0]
+    assert table.loc["mrl − mnrl"].tolist() == ["Matryoshka vs its control", 2, 1, 0, 1]
+    assert table.loc["mrl − zero-shot"].tolist() == ["fine-tuned vs base model", 1, 1, 1, 0]
+    # an interval that excludes zero but does not survive the family's control is no claim
+    table = reporting.verdict_table(comparisons.assign(significant=False)).set_index("comparison")
+    assert table.loc["mrl − mnrl"].tolist()[-2:] == [0, 0]
+    cells = reporting.ci_table(comparisons).set_index("comparison")
+    assert cells.loc["mrl − mnrl", "64 dims"].endswith(" *") and not cells.loc["mrl − mnrl", "32 dims"].endswith("*")
+
+
+def test_forest_plot_rows_colours_and_fill():
+    comparisons = _comparisons()
+    fig = reporting.plot_forest(comparisons, "Matryoshka vs its control", "t")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["mrl − mnrl"]
+    markers = [line for line in ax.lines if line.get_marker() == "o"]
+    assert len(markers) == 2 and [m.get_xdata()[0] for m in markers] == [-1.0, 0.5]
+    mrl = reporting.CONFIG_COLOURS["mrl"]
+    assert all(tuple(m.get_color()[:3]) == tuple(mrl[:3]) for m in markers)
+    assert [m.get_markerfacecolor() == "white" for m in markers] == [False, True]  # filled: holds after FDR
+    with pytest.raises(ValueError, match="no comparisons"):
+        reporting.plot_forest(comparisons, "absent", "t")
+
+
+def test_one_colour_per_config_everywhere(scores):
+    ax = reporting.plot_score_vs_dim(scores, "sts17-ar-ar")
+    colours = {line.get_label(): line.get_color() for line in ax.get_legend().get_lines()}
+    assert tuple(colours["mrl"][:3]) == tuple(reporting.CONFIG_COLOURS["mrl"][:3])
+    assert reporting.config_palette(["mrl@fast", "probe-x"]) == {
+        "mrl@fast": reporting.CONFIG_COLOURS["mrl"], "probe-x": (0.5, 0.5, 0.5)}
 
 
 def test_history_keeps_loss_rows_and_time_table_keeps_totals():

@@ -80,3 +80,50 @@ def test_versus_profile_compares_each_shared_config_across_profiles():
     assert versus_profile(pred, None, ["sts"], [64]).empty
     with pytest.raises(ValueError, match="both sets of predictions are of profile 'fast'"):
         versus_profile(pred, pred, ["sts"], [64])
+
+
+def test_interval_includes_seed_variance():
+    """Two configs of equal quality but noisy seeds: the hierarchical interval is wider than the
+    pairs-only one would be with seeds fixed, and a single seed has no seed level to resample."""
+    rng = np.random.default_rng(1)
+    pred = predictions({"a": 0.3, "b": 0.3})
+    # seed-level shift: each seed of a gets its own systematic quality (training noise)
+    shift = {0: 0.0, 1: 0.25, 2: 0.5}
+    noisy = pred.copy()
+    mask = noisy.config == "a"
+    noisy.loc[mask, "cosine"] += noisy.loc[mask, "seed"].map(shift) * rng.normal(0, 1, mask.sum())
+    both = paired_bootstrap(noisy, "a", "b", "sts", 64, n_resamples=400)
+    one_seed = paired_bootstrap(noisy[noisy.seed == 2], "a", "b", "sts", 64, n_resamples=400)
+    fixed = noisy[noisy.seed == 2].assign(seed=0)
+    assert one_seed["seeds_a"] == 1 and one_seed["paired_seeds"]
+    assert both["paired_seeds"] and both["seeds_a"] == 3
+    # resampling seeds: the spread of the seed-level Spearman enters the interval
+    width = both["ci_high"] - both["ci_low"]
+    pairs_only = paired_bootstrap(pd.concat([fixed, fixed.assign(seed=1), fixed.assign(seed=2)]), "a", "b",
+                                  "sts", 64, n_resamples=400)
+    assert width > pairs_only["ci_high"] - pairs_only["ci_low"]
+    assert 0 <= both["p_value"] <= 1
+
+
+def test_families_and_false_discovery_control():
+    from gatelib.significance import adjust_within_families, family_of
+
+    assert family_of("mrl", "zero-shot") == "fine-tuned vs base model"
+    assert family_of("mrl", "mnrl") == "Matryoshka vs its control"
+    assert family_of("mrl-dialects", "mnrl-dialects") == "Matryoshka vs its control"
+    assert family_of("mrl-mined", "mrl") == "one change to mrl"
+    assert family_of("mrl@fast", "mrl@seeds") == "same recipe, another profile"
+    table = pd.DataFrame({"family": ["f"] * 4 + ["g"], "task": "sts", "p_value": [0.01, 0.02, 0.03, 0.5, 0.04]})
+    adjusted = adjust_within_families(table)
+    # Benjamini–Hochberg within f: 0.01·4/1, 0.02·4/2, 0.03·4/3 (monotone), 0.5; g alone keeps its p
+    assert adjusted.p_adjusted.tolist() == pytest.approx([0.04, 0.04, 0.04, 0.5, 0.04])
+    assert adjusted.significant.tolist() == [True, True, True, False, True]
+    assert adjust_within_families(table.assign(p_value=[0.01, 0.02, 0.03, 0.5, 0.06])).significant.tolist()[-1] is False
+    assert adjust_within_families(table.iloc[:0]).empty
+
+
+def test_comparison_table_carries_family_and_adjusted_p():
+    pred = predictions({"mrl": 0.1, "mnrl": 0.3, "zero-shot": 0.5})
+    table = comparison_table(pred, [("mrl", "zero-shot"), ("mrl", "mnrl")], "sts", [64], n_resamples=200)
+    assert table.family.tolist() == ["fine-tuned vs base model", "Matryoshka vs its control"]
+    assert table.significant.all() and (table.p_adjusted >= table.p_value).all()
