@@ -59,3 +59,21 @@ def test_leaf_modules_import_no_other_gatelib_module():
     graph = import_graph()
     for leaf in ("recipes", "decontamination", "datafiles", "hub"):
         assert graph[leaf] == set(), (leaf, graph[leaf])
+
+
+def test_publishing_workflow_builds_what_make_book_builds():
+    """The Pages workflow runs the Makefile's book command (provenance check, then -W -n) on the
+    committed notebooks, and the Colab buttons come from the one repository setting."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    workflow = yaml.safe_load((root / ".github/workflows/book.yml").read_text())
+    steps = [s.get("run", "") for s in workflow["jobs"]["build"]["steps"]]
+    makefile = (root / "Makefile").read_text()
+    build = next(line.strip() for line in makefile.splitlines() if "jupyter-book build . -W -n" in line)
+    assert build.replace("$(BIN)/", "") in steps
+    assert any(s.startswith("python -m gatelib.provenance") for s in steps)
+    assert workflow["jobs"]["deploy"]["needs"] == "build"
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    assert config["launch_buttons"]["colab_url"].startswith("https://colab.research.google.com")
+    assert config["repository"]["url"].startswith("https://github.com/")
