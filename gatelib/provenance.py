@@ -76,6 +76,12 @@ def _tags(nb: nbformat.NotebookNode) -> list[list[str]]:
     return [list(cell.metadata.get("tags", [])) for cell in _own_cells(nb)]
 
 
+def _injected_on_page(nb: nbformat.NotebookNode) -> list:
+    """Papermill's injected-parameters cells not yet kept off the book's page."""
+    return [cell for cell in nb.cells if "injected-parameters" in cell.metadata.get("tags", [])
+            and "remove-cell" not in cell.metadata["tags"]]
+
+
 def sync_tags(executed: Path, source: Path) -> bool:
     """Copy the cell tags of ``source`` (how the book shows each cell: ``hide-input``,
     ``remove-cell``…) into ``executed``, cell for cell, and keep papermill's injected-parameters
@@ -85,8 +91,7 @@ def sync_tags(executed: Path, source: Path) -> bool:
     nb, src = nbformat.read(executed, as_version=4), nbformat.read(source, as_version=4)
     if notebook_digest(nb) != notebook_digest(src):
         raise ValueError(f"{project_relative(executed)}: its cells differ from {project_relative(source)}; re-execute it")
-    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])
-                and "remove-cell" not in c.metadata["tags"]]
+    injected = _injected_on_page(nb)
     if _tags(nb) == _tags(src) and not injected:
         return False
     for cell in injected:
@@ -136,9 +141,7 @@ def stale_notebooks(root: Path = PROJECT_ROOT, patterns=EXECUTED_NOTEBOOKS, comm
                             f"(at {stamp['commit']}); re-execute it")
         elif notebook_digest(nb) != stamp["source_sha256"]:
             problems.append(f"{name}: its cells differ from the source it was executed from")
-        elif _tags(nb) != _tags(nbformat.read(source, as_version=4)) or any(
-                "remove-cell" not in c.metadata["tags"] for c in nb.cells
-                if "injected-parameters" in c.metadata.get("tags", [])):
+        elif _tags(nb) != _tags(nbformat.read(source, as_version=4)) or _injected_on_page(nb):
             problems.append(f"{name}: its cell tags differ from {stamp['source']}'s; "
                             "copy them with python -m gatelib.provenance --sync-tags")
         elif committed and not _is_commit(stamp.get("commit", "")):
@@ -169,14 +172,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.sync_tags:
         for path in sorted(p for pattern in EXECUTED_NOTEBOOKS for p in Path(args.root).glob(pattern)):
-            nb = nbformat.read(path, as_version=4)
-            stamp, source = nb.metadata.get(NOTEBOOK_KEY), None
-            if stamp:
-                source = Path(args.root) / stamp["source"]
-            # a stale one (other cells) is left to the check below, which names it
-            if source and source.is_file() and notebook_digest(nb) == notebook_digest(nbformat.read(source, as_version=4)) \
-                    and sync_tags(path, source):
-                print(f"tags copied: {path.relative_to(args.root)}")
+            stamp = nbformat.read(path, as_version=4).metadata.get(NOTEBOOK_KEY)
+            source = Path(args.root) / stamp["source"] if stamp else None
+            try:
+                if source and source.is_file() and sync_tags(path, source):
+                    print(f"tags copied: {path.relative_to(args.root)}")
+            except ValueError:  # other cells: stale, named by the check below
+                pass
     problems = stale_notebooks(args.root, committed=args.committed)
     for line in problems:
         print(f"stale: {line}", file=sys.stderr)
