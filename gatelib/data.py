@@ -11,7 +11,7 @@ real, smaller Arabic data in ``data/`` (provenance, licences and quirks in
   MTEB's STS17 task is built from.
 * :func:`load_train_set` -- training sets, already de-duplicated and *leak-free*: every
   row sharing a (normalised) sentence with the held-out test sets is dropped, and the
-  count is recorded in :data:`LAST_DROPPED` and ``dataset.info.description``.
+  count is returned by :func:`loaded_train_set` and written in ``dataset.info.description``.
 * :func:`load_hub_dataset` -- the paper's own Hub datasets when online (Colab); offline
   it fails fast with a :class:`DataError` that names the bundled alternative.
 
@@ -26,8 +26,9 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import datasets
 import numpy as np
@@ -49,7 +50,9 @@ __all__ = [
     "RETRIEVAL_SETS",
     "TRAIN_SETS",
     "HUB_DATASETS",
-    "LAST_DROPPED",
+    "Loaded",
+    "loaded_train_set",
+    "loaded_sets",
     "load_eval_set",
     "load_train_set",
     "load_hub_dataset",
@@ -77,19 +80,21 @@ _EVAL_FILES: dict[str, tuple[str, ...]] = {
     "stsb-ar-mt": ("stsb_ar_mt/stsb_test_ar_googlemt.tsv",),
     "q2q-test": ("nsurl2019_q2q/train.csv",),
 }
+_SICK_FILES = ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv")
+#: name -> files (relative to data/) of each bundled training set; its loader is in :data:`_TRAIN_LOADERS`.
 _TRAIN_FILES: dict[str, tuple[str, ...]] = {
     "xnli-triplets": ("xnli_ar/dev-ar.tsv",),
     "xnli-pairs": ("xnli_ar/dev-ar.tsv",),
     "xnli-triplets-en": ("xnli_ar/dev-en.tsv",),
     "xnli-parallel": ("xnli_ar/test-en.tsv", "xnli_ar/test-ar.tsv"),
     "xnli-dev-parallel": ("xnli_ar/dev-en.tsv", "xnli_ar/dev-ar.tsv"),
-    "sick-parallel": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
+    "sick-parallel": _SICK_FILES,
     "q2q-pairs": ("nsurl2019_q2q/train.csv",),
     "q2q-triplets": ("nsurl2019_q2q/train.csv",),
-    "sick-pairs": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
-    "sick-nli": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
-    "sick-entailment": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
-    "sick-entailment-en": ("sick_ar/train_nli.csv", "sick_ar/valid_nli.csv", "sick_ar/test_nli.csv"),
+    "sick-pairs": _SICK_FILES,
+    "sick-nli": _SICK_FILES,
+    "sick-entailment": _SICK_FILES,
+    "sick-entailment-en": _SICK_FILES,
     "stsb-ar-scored": ("stsb_ar_mt/stsb_test_ar_googlemt.tsv",),
     "semrel-arq-train": ("semrel2024/arq_train.csv",),
     "semrel-ary-train": ("semrel2024/ary_train.csv",),
@@ -125,10 +130,19 @@ CONTAMINATED_SETS: tuple[str, ...] = tuple(n for n in corpora.CORPORA if n.endsw
 #: sentence whole («الناس ينتظرون في منطقة الراحة» for «الناس ينتظرون»).
 DECONTAMINATION: dict[str, float] = {"lexical": 0.7}
 
-#: name -> {reason: rows dropped} for the most recent :func:`load_train_set` call.
-#: Reasons: ``duplicates``, ``sick_valid_test_leak``, ``eval_overlap`` (shares a normalised
-#: sentence with :data:`EVAL_SETS_TEST`), ``no_hard_negative`` (q2q-triplets only).
-LAST_DROPPED: dict[str, dict[str, int]] = {}
+
+
+class Loaded(NamedTuple):
+    """A set as loaded: its rows, and how many rows were dropped from it, by reason.
+
+    Reasons: ``duplicates``, ``sick_valid_test_leak``, ``no_hard_negative`` (q2q-triplets),
+    ``eval_overlap`` (shares a normalised sentence with :data:`EVAL_SETS_TEST`),
+    ``held_out_overlap`` (with a dev set the profile evaluates on), and the grouped corpora's own
+    (``near_copy_group``, ``empty``, …, ``gatelib.corpora``). Evaluation sets drop nothing here.
+    """
+
+    dataset: datasets.Dataset
+    dropped: dict[str, int]
 
 
 def files_for(name: str) -> tuple[str, ...]:
@@ -496,6 +510,97 @@ def _sick_train(paths: Sequence[Path]) -> tuple[list[dict], dict[str, int]]:
     return kept, dropped
 
 
+def _xnli_triplet_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    return _xnli_triplets(paths[0]), {}
+
+
+def _xnli_pair_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    return _parse_xnli(paths[0]), {}
+
+
+def _xnli_parallel_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    cols, repeated = _dedup(_xnli_parallel(*paths), ("english", "arabic"))
+    return cols, {"duplicates": repeated}
+
+
+def _xnli_dev_parallel_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    cols, repeated = _dedup(_xnli_dev_parallel(*paths), ("english", "arabic"))
+    return cols, {"duplicates": repeated}
+
+
+def _q2q_pair_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    return _q2q(paths[0], triplets=False)[0], {}
+
+
+def _q2q_triplet_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    cols, missing = _q2q(paths[0], triplets=True)
+    return cols, {"no_hard_negative": missing}
+
+
+def _sick_parallel_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    """English/Arabic sentences of SICK-ar train: the teacher side of the distillation recipe."""
+    rows, dropped = _sick_train(paths)
+    cols, repeated = _dedup({"english": [r["t_en"] for r in rows] + [r["h_en"] for r in rows],
+                             "arabic": [r["t"] for r in rows] + [r["h"] for r in rows]}, ("english", "arabic"))
+    return cols, {**dropped, "duplicates": dropped["duplicates"] + repeated}
+
+
+def _sick_entailment_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    """Entailed SICK-ar pairs as MNRL positives, identical sentences dropped."""
+    rows, dropped = _sick_train(paths)
+    rows = [r for r in rows if r["label"] == 0 and r["t"].strip() != r["h"].strip()]
+    return {"anchor": [r["t"] for r in rows], "positive": [r["h"] for r in rows]}, dropped
+
+
+def _sick_entailment_en_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    """The English originals of the same kind of pairs."""
+    rows, dropped = _sick_train(paths)
+    rows = [r for r in rows if r["label"] == 0 and r["t_en"].strip() != r["h_en"].strip()]
+    cols, repeated = _dedup({"anchor": [r["t_en"] for r in rows], "positive": [r["h_en"] for r in rows]},
+                            ("anchor", "positive"))
+    return cols, {**dropped, "duplicates": dropped["duplicates"] + repeated}
+
+
+def _sick_pair_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    rows, dropped = _sick_train(paths)
+    return {"sentence1": [r["t"] for r in rows], "sentence2": [r["h"] for r in rows],
+            "score": [r["score"] for r in rows]}, dropped
+
+
+def _sick_nli_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    rows, dropped = _sick_train(paths)
+    return {"premise": [r["t"] for r in rows], "hypothesis": [r["h"] for r in rows],
+            "label": [r["label"] for r in rows]}, dropped
+
+
+def _stsb_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    return _parse_stsb(paths[0]), {}
+
+
+def _semrel_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
+    return _parse_semrel(paths[0]), {}
+
+
+#: name -> loader of each bundled training set: its verified files in, ``(columns, dropped by reason)`` out.
+_TRAIN_LOADERS: dict[str, Callable[[Sequence[Path]], tuple[dict[str, list], dict[str, int]]]] = {
+    "xnli-triplets": _xnli_triplet_rows,
+    "xnli-pairs": _xnli_pair_rows,
+    "xnli-triplets-en": _xnli_triplet_rows,
+    "xnli-parallel": _xnli_parallel_rows,
+    "xnli-dev-parallel": _xnli_dev_parallel_rows,
+    "sick-parallel": _sick_parallel_rows,
+    "q2q-pairs": _q2q_pair_rows,
+    "q2q-triplets": _q2q_triplet_rows,
+    "sick-pairs": _sick_pair_rows,
+    "sick-nli": _sick_nli_rows,
+    "sick-entailment": _sick_entailment_rows,
+    "sick-entailment-en": _sick_entailment_en_rows,
+    "stsb-ar-scored": _stsb_rows,
+    "semrel-arq-train": _semrel_rows,
+    "semrel-ary-train": _semrel_rows,
+}
+
+
 def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dataset:
     """Load a bundled training set, de-duplicated and leak-free.
 
@@ -518,72 +623,35 @@ def load_train_set(name: str, *, drop_eval_overlap: bool = True) -> datasets.Dat
 
     Every row with any cell whose normalised text occurs in the held-out test sets
     (:data:`EVAL_SETS_TEST`) is dropped (``drop_eval_overlap=True``, the default). Counts
-    of dropped rows per reason are logged at INFO, stored in ``LAST_DROPPED[name]`` and
-    appended to ``dataset.info.description``.
+    of dropped rows per reason are logged at INFO, appended to ``dataset.info.description`` and
+    returned by :func:`loaded_train_set`.
     """
+    return loaded_train_set(name, drop_eval_overlap=drop_eval_overlap).dataset
+
+
+def loaded_train_set(name: str, *, drop_eval_overlap: bool = True) -> Loaded:
+    """:func:`load_train_set` with the rows dropped, by reason."""
     if name in corpora.CORPORA:
         return _load_corpus(name, drop_eval_overlap=drop_eval_overlap)
     if name not in _TRAIN_FILES:
         raise DataError(f"unknown training set {name!r}; choose one of {TRAIN_SETS}")
-    paths = [_verified_path(rel) for rel in _TRAIN_FILES[name]]
-    dropped: dict[str, int] = {"duplicates": 0}
-    if name in ("xnli-triplets", "xnli-triplets-en"):
-        cols = _xnli_triplets(paths[0])
-    elif name == "xnli-pairs":
-        cols = _parse_xnli(paths[0])
-    elif name == "xnli-parallel":
-        cols, dropped["duplicates"] = _dedup(_xnli_parallel(*paths), ("english", "arabic"))
-    elif name == "xnli-dev-parallel":
-        cols, dropped["duplicates"] = _dedup(_xnli_dev_parallel(*paths), ("english", "arabic"))
-    elif name == "sick-parallel":
-        rows, d = _sick_train(paths)
-        dropped.update(d)
-        cols = {"english": [r["t_en"] for r in rows] + [r["h_en"] for r in rows],
-                "arabic": [r["t"] for r in rows] + [r["h"] for r in rows]}
-        cols, repeated = _dedup(cols, ("english", "arabic"))
-        dropped["duplicates"] += repeated
-    elif name in ("q2q-pairs", "q2q-triplets"):
-        cols, missing = _q2q(paths[0], triplets=name == "q2q-triplets")
-        if name == "q2q-triplets":
-            dropped["no_hard_negative"] = missing
-    elif name in ("sick-pairs", "sick-nli", "sick-entailment", "sick-entailment-en"):
-        rows, d = _sick_train(paths)
-        dropped.update(d)
-        if name == "sick-entailment":  # entailed pairs as MNRL positives
-            rows = [r for r in rows if r["label"] == 0 and r["t"].strip() != r["h"].strip()]
-            cols = {"anchor": [r["t"] for r in rows], "positive": [r["h"] for r in rows]}
-        elif name == "sick-entailment-en":  # the English originals of the same kind of pairs
-            rows = [r for r in rows if r["label"] == 0 and r["t_en"].strip() != r["h_en"].strip()]
-            cols, repeated = _dedup({"anchor": [r["t_en"] for r in rows],
-                                    "positive": [r["h_en"] for r in rows]}, ("anchor", "positive"))
-            dropped["duplicates"] += repeated
-        elif name == "sick-pairs":
-            cols = {"sentence1": [r["t"] for r in rows], "sentence2": [r["h"] for r in rows],
-                    "score": [r["score"] for r in rows]}
-        else:
-            cols = {"premise": [r["t"] for r in rows], "hypothesis": [r["h"] for r in rows],
-                    "label": [r["label"] for r in rows]}
-    elif name == "stsb-ar-scored":
-        cols = _parse_stsb(paths[0])
-    else:  # semrel-*-train
-        cols = _parse_semrel(paths[0])
-
-    return _train_dataset(name, cols, dropped, _TRAIN_FILES[name], drop_eval_overlap,
+    cols, dropped = _TRAIN_LOADERS[name]([_verified_path(rel) for rel in _TRAIN_FILES[name]])
+    return _train_dataset(name, cols, {"duplicates": 0, **dropped}, _TRAIN_FILES[name], drop_eval_overlap,
                           f"eval-overlap filter {'on' if drop_eval_overlap else 'OFF'} against {', '.join(EVAL_SETS_TEST)}")
 
 
 def _train_dataset(name: str, cols: dict[str, list], dropped: dict[str, int], files: Sequence[str],
-                   drop_eval_overlap: bool, rule: str) -> datasets.Dataset:
-    """The last step of every training set: the exact-match leak filter (if on), the drop counts in
-    :data:`LAST_DROPPED` and the log, and a description naming the files and ``rule``."""
-    dropped["eval_overlap"] = 0
+                   drop_eval_overlap: bool, rule: str) -> Loaded:
+    """The last step of every training set: the exact-match leak filter (if on), the drop counts
+    and the log, and a description naming the files and ``rule``."""
+    dropped = {**dropped, "eval_overlap": 0}
     if drop_eval_overlap:
         cols, dropped["eval_overlap"] = _drop_overlap(cols, eval_sentences())
-    LAST_DROPPED[name] = dropped
     n = len(next(iter(cols.values())))
     summary = ", ".join(f"{k}={v}" for k, v in dropped.items())
     logger.info("load_train_set(%r): %d rows; dropped %s", name, n, summary)
-    return _to_dataset(cols, f"{name} (training); files: {', '.join(files)}; rows dropped: {summary}; {rule}")
+    return Loaded(_to_dataset(cols, f"{name} (training); files: {', '.join(files)}; rows dropped: {summary}; {rule}"),
+                  dropped)
 
 
 def held_out_references() -> list[str]:
@@ -662,7 +730,7 @@ def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) 
     return pd.concat(rows, ignore_index=True)
 
 
-def _load_corpus(name: str, *, drop_eval_overlap: bool) -> datasets.Dataset:
+def _load_corpus(name: str, *, drop_eval_overlap: bool) -> Loaded:
     """A grouped corpus of ``gatelib.corpora``, decontaminated group by group (:data:`DECONTAMINATION`)
     and then through the exact-match filter, unless it is one of :data:`CONTAMINATED_SETS`: those keep
     every flagged group and leave out as many clean groups (the first by sha256 of the group id), so
@@ -781,6 +849,11 @@ def load_hub_dataset(name: str, split: str | None = None, *, drop_eval_overlap: 
     share a normalised sentence with the bundled held-out tests are dropped unless
     ``drop_eval_overlap=False``.
     """
+    return loaded_hub_dataset(name, split, drop_eval_overlap=drop_eval_overlap).dataset
+
+
+def loaded_hub_dataset(name: str, split: str | None = None, *, drop_eval_overlap: bool = True) -> Loaded:
+    """:func:`load_hub_dataset` with the rows dropped (``eval_overlap``, training sets only)."""
     if name not in HUB_DATASETS:
         raise DataError(f"unknown Hub dataset {name!r}; choose one of {tuple(HUB_DATASETS)}")
     repo, revision, config, default_split = HUB_DATASETS[name]
@@ -815,27 +888,32 @@ def load_hub_dataset(name: str, split: str | None = None, *, drop_eval_overlap: 
     if missing:
         raise DataError(f"{repo}@{revision} has columns {ds.column_names}; expected {cols}")
     ds = ds.select_columns(cols)
+    dropped: dict[str, int] = {}
     if name in _HUB_TRAIN and drop_eval_overlap:
         against = eval_sentences()
         str_cols = _string_columns(ds)
         before = len(ds)
         ds = ds.filter(lambda b: [not any(normalize_text(b[c][i] or "") in against for c in str_cols)
                                   for i in range(len(b[str_cols[0]]))], batched=True)
-        LAST_DROPPED[name] = {"eval_overlap": before - len(ds)}
+        dropped["eval_overlap"] = before - len(ds)
         logger.info("load_hub_dataset(%r): dropped %d rows overlapping the held-out tests", name, before - len(ds))
-    return ds
+    return Loaded(ds, dropped)
 
 
 # --------------------------------------------------------------------------- by name
 
 def load_named_set(name: str) -> datasets.Dataset:
     """Any set a profile can name: bundled evaluation or training set, or a Hub dataset."""
+    return _loaded_set(name).dataset
+
+
+def _loaded_set(name: str) -> Loaded:
     if name in EVAL_SETS or name in RETRIEVAL_SETS or name in CAPTION_RETRIEVAL_SETS:
-        return load_eval_set(name)
+        return Loaded(load_eval_set(name), {})
     if name in TRAIN_SETS:
-        return load_train_set(name)
+        return loaded_train_set(name)
     if name in HUB_DATASETS:
-        return load_hub_dataset(name)
+        return loaded_hub_dataset(name)
     raise DataError(f"unknown dataset {name!r}; bundled: {EVAL_SETS + TRAIN_SETS}; Hub: {tuple(HUB_DATASETS)}")
 
 
@@ -844,21 +922,27 @@ def load_named_sets(names: Iterable[str], max_rows: int | None = None, seed: int
     """``{name: dataset}`` for a profile's list; ``max_rows`` keeps a seeded random subset of each.
 
     ``held_out`` names the sets a run evaluates on (test and dev): rows sharing a normalised
-    sentence with any of them are dropped too (counted as ``held_out_overlap`` in
-    ``LAST_DROPPED``), so a profile never trains on anything it reports.
+    sentence with any of them are dropped too (counted as ``held_out_overlap`` by
+    :func:`loaded_sets`), so a profile never trains on anything it reports.
     """
+    return {name: got.dataset for name, got in loaded_sets(names, max_rows, seed, held_out).items()}
+
+
+def loaded_sets(names: Iterable[str], max_rows: int | None = None, seed: int = 0,
+                held_out: Iterable[str] = ()) -> dict[str, Loaded]:
+    """:func:`load_named_sets` with the rows dropped from each set, by reason."""
     against = _held_out_sentences(held_out)
     loaded = {}
     for name in names:
-        ds = load_named_set(name)
+        ds, dropped = _loaded_set(name)
         if held_out and name not in CONTAMINATED_SETS:
             leaking = {row for row, _, _ in find_overlap(ds, against)}
             if leaking:
                 ds = ds.select([i for i in range(len(ds)) if i not in leaking])
-            LAST_DROPPED.setdefault(name, {})["held_out_overlap"] = len(leaking)
+            dropped = {**dropped, "held_out_overlap": len(leaking)}
         if max_rows is not None and len(ds) > max_rows:
             ds = ds.shuffle(seed=seed).select(range(max_rows))
-        loaded[name] = ds
+        loaded[name] = Loaded(ds, dropped)
     return loaded
 
 
@@ -867,19 +951,19 @@ def data_summary(train_sets: Iterable[str], eval_sets: Iterable[str]) -> pd.Data
     data fingerprint. Training sets are loaded as a run loads them (held-out overlap dropped)."""
     rows = []
     eval_sets = tuple(eval_sets)
-    train = load_named_sets(train_sets, held_out=eval_sets)
-    for role, names in (("train", train), ("test", eval_sets)):
-        for name in names:
-            ds = train[name] if role == "train" else load_named_set(name)
-            dropped = LAST_DROPPED.get(name, {}) if role == "train" else {}
-            if role != "train":
-                role = "test" if name in EVAL_SETS_TEST or name in HUB_DATASETS else "dev"
-            rows.append({
-                "set": name, "role": role, "rows": len(ds), "columns": ", ".join(ds.column_names),
-                "dropped": ", ".join(f"{k} {v}" for k, v in dropped.items() if v) or "-",
-                "sha256": data_fingerprint(name),
-            })
+    train = loaded_sets(train_sets, held_out=eval_sets)
+    for name, (ds, dropped) in train.items():
+        rows.append(_summary_row(name, "train", ds, dropped))
+    for name in eval_sets:
+        role = "test" if name in EVAL_SETS_TEST or name in HUB_DATASETS else "dev"
+        rows.append(_summary_row(name, role, load_named_set(name), {}))
     return pd.DataFrame(rows)
+
+
+def _summary_row(name: str, role: str, ds: datasets.Dataset, dropped: dict[str, int]) -> dict:
+    return {"set": name, "role": role, "rows": len(ds), "columns": ", ".join(ds.column_names),
+            "dropped": ", ".join(f"{k} {v}" for k, v in dropped.items() if v) or "-",
+            "sha256": data_fingerprint(name)}
 
 
 def _held_out_sentences(names: Iterable[str]) -> set[str]:

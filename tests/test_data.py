@@ -145,7 +145,7 @@ CAPTION_SCALE = pytest.mark.slow
 @pytest.mark.parametrize("name", [pytest.param(n, marks=CAPTION_SCALE) if n.startswith("flickr30k") else n
                                   for n in TRAIN_ROWS])
 def test_train_sets_counts_values_and_no_overlap(name, held_out):
-    ds = D.load_train_set(name)
+    ds, dropped = D.loaded_train_set(name)
     assert len(ds) == TRAIN_ROWS[name]
     assert D.find_overlap(ds, held_out) == []  # THE key check: nothing from the held-out tests
     D.assert_no_overlap(ds, held_out)
@@ -155,15 +155,14 @@ def test_train_sets_counts_values_and_no_overlap(name, held_out):
         assert all(0.0 <= s <= 1.0 for s in ds["score"])
     if "label" in ds.column_names:
         assert set(ds["label"]) <= {0, 1, 2}
-    assert name in D.LAST_DROPPED and "eval_overlap" in D.LAST_DROPPED[name]
-    assert "rows dropped" in ds.info.description
+    assert "eval_overlap" in dropped and all(n >= 0 for n in dropped.values())
+    assert "rows dropped" in ds.info.description and f"eval_overlap={dropped['eval_overlap']}" in ds.info.description
 
 
 def test_expected_drops_are_recorded():
-    D.load_train_set("semrel-arq-train")
-    assert D.LAST_DROPPED["semrel-arq-train"]["eval_overlap"] == 193
-    D.load_train_set("sick-pairs")
-    assert D.LAST_DROPPED["sick-pairs"] == {"duplicates": 550, "sick_valid_test_leak": 359, "eval_overlap": 0}
+    assert D.loaded_train_set("semrel-arq-train").dropped["eval_overlap"] == 193
+    assert D.loaded_train_set("sick-pairs").dropped == {"duplicates": 550, "sick_valid_test_leak": 359, "eval_overlap": 0}
+    assert D.loaded_train_set("q2q-triplets").dropped["no_hard_negative"] > 0
     raw = D.load_train_set("semrel-ary-train", drop_eval_overlap=False)
     assert len(raw) == 924 and D.find_overlap(raw, D.eval_sentences(["semrel-ary-test"]))
 
@@ -379,15 +378,18 @@ def test_hub_online_path_normalises_and_filters(monkeypatch, held_out):
     assert calls[-1] == D.HUB_DATASETS["mteb-sts17"]
     assert D.load_hub_dataset("mteb-sts22")["score"] == [0.0, 1.0]
     assert D.load_hub_dataset("arabic-stsb")["score"] == pytest.approx([0.76])
-    trip = D.load_hub_dataset("arabic-nli-triplet")
-    assert trip["anchor"] == ["a"] and D.LAST_DROPPED["arabic-nli-triplet"] == {"eval_overlap": 1}
+    trip, dropped = D.loaded_hub_dataset("arabic-nli-triplet")
+    assert trip["anchor"] == ["a"] and dropped == {"eval_overlap": 1}
+    assert D.loaded_hub_dataset("mteb-sts17").dropped == {}  # evaluation sets are never filtered
 
 
 def test_named_sets_drop_rows_shared_with_dev_sets():
     """A profile's training data must not contain its dev sentences either (stsb-ar-mt)."""
-    train = D.load_named_sets(["sick-entailment"], held_out=["stsb-ar-mt"])["sick-entailment"]
+    train, dropped = D.loaded_sets(["sick-entailment"], held_out=["stsb-ar-mt"])["sick-entailment"]
     assert D.find_overlap(train, D._held_out_sentences(["stsb-ar-mt"])) == []
-    assert D.LAST_DROPPED["sick-entailment"]["held_out_overlap"] >= 1
+    assert dropped["held_out_overlap"] >= 1
+    assert D.load_named_sets(["sick-entailment"], held_out=["stsb-ar-mt"])["sick-entailment"]["anchor"] == train["anchor"]
+    assert "held_out_overlap" not in D.loaded_sets(["sick-entailment"])["sick-entailment"].dropped
     assert len(train) < len(D.load_train_set("sick-entailment"))
     report = D.overlap_report(["sick-entailment", "xnli-triplets"], ["sts17-ar-ar", "stsb-ar-mt"])
     assert report.overlapping_rows.tolist() == [0, 0]
@@ -414,8 +416,8 @@ def test_corpora_drop_whole_groups_with_a_near_copy(name, groups, columns):
     near = D.nearest_held_out(name)
     flagged = set(near.group[near.similarity >= D.DECONTAMINATION["lexical"]])
     assert len(flagged) == groups
-    ds = D.load_train_set(name)
-    assert D.LAST_DROPPED[name]["near_copy_group"] == groups
+    ds, dropped = D.loaded_train_set(name)
+    assert dropped["near_copy_group"] == groups
     copies = set(near.text[near.similarity >= D.DECONTAMINATION["lexical"]])
     kept = {normalize_for_matching(t) for c in columns for t in ds[c]}
     assert not kept & {normalize_for_matching(t) for t in copies}  # no copy survives
@@ -425,8 +427,8 @@ def test_corpora_drop_whole_groups_with_a_near_copy(name, groups, columns):
 
 @CAPTION_SCALE
 def test_contaminated_arm_has_the_same_size_and_the_near_copies():
-    clean, dirty = D.load_train_set("flickr30k-pairs"), D.load_train_set("flickr30k-pairs-contaminated")
-    assert len(clean) == len(dirty) and D.LAST_DROPPED["flickr30k-pairs-contaminated"]["clean_rows_swapped_out"] == 1796
+    clean, (dirty, dropped) = D.load_train_set("flickr30k-pairs"), D.loaded_train_set("flickr30k-pairs-contaminated")
+    assert len(clean) == len(dirty) and dropped["clean_rows_swapped_out"] == 1796
     assert len(set(dirty["anchor"]) - set(clean["anchor"])) == 1796
     assert D.find_overlap(dirty, D.eval_sentences())  # leaks by design, and is left out of the leak report
     report = D.overlap_report(["flickr30k-pairs-contaminated", "xnli-test-triplets"], ["sts17-ar-ar"])
