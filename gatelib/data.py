@@ -53,6 +53,7 @@ __all__ = [
     "Loaded",
     "loaded_train_set",
     "loaded_sets",
+    "leaked_pairs",
     "load_eval_set",
     "load_train_set",
     "load_hub_dataset",
@@ -728,6 +729,28 @@ def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) 
         sims, _ = lexical_nearest(asked, texts, vectorizer=vectorizer)
         rows.append(pd.DataFrame({"training set": name, "queries": labels, "similarity": sims}))
     return pd.concat(rows, ignore_index=True)
+
+
+def leaked_pairs(task: str, train_sets: Iterable[str], max_rows: int | None = None, seed: int = 0,
+                 threshold: float = DECONTAMINATION["lexical"]) -> pd.DataFrame:
+    """Which pairs of evaluation set ``task`` a run trained on ``train_sets`` has seen near copies of.
+
+    ``train_sets`` are loaded as a run loads them (``max_rows``, ``seed``, the held-out filter;
+    the ``english`` side of parallel sets left out). One row per pair: ``pair`` (its index, as in
+    the predictions of ``gatelib.evaluation``), ``similarity`` — the char n-gram TF-IDF cosine of
+    the pair's closer sentence to its nearest training text, with the weights of the near-copy rule
+    for a grouped corpus — and ``leaked``: ``similarity >= threshold`` (the rule's threshold)."""
+    ds = load_eval_set(task)
+    sentences = list(dict.fromkeys(list(ds["sentence1"]) + list(ds["sentence2"])))
+    best = np.zeros(len(sentences))
+    for name, train in load_named_sets(train_sets, max_rows, seed, held_out=(task,)).items():
+        texts = list(dict.fromkeys(t for c in _string_columns(train) if c != "english" for t in train[c]))
+        base = name.removesuffix("-contaminated")
+        vectorizer = _nearest(base, data_fingerprint(base))[1] if base in corpora.CORPORA else None
+        best = np.maximum(best, lexical_nearest(sentences, texts, vectorizer=vectorizer)[0])
+    nearest = dict(zip(sentences, best))
+    similarity = np.maximum([nearest[s] for s in ds["sentence1"]], [nearest[s] for s in ds["sentence2"]])
+    return pd.DataFrame({"pair": np.arange(len(ds)), "similarity": similarity, "leaked": similarity >= threshold})
 
 
 def _load_corpus(name: str, *, drop_eval_overlap: bool) -> Loaded:

@@ -28,7 +28,7 @@ records in ``results/<profile>/predictions.csv.gz``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -171,3 +171,18 @@ def comparison_table(predictions: pd.DataFrame, pairs: Sequence[tuple[str, str]]
     rows = [{"family": family_of(a, b), **paired_bootstrap(predictions, a, b, task, dim, n_resamples)}
             for task in tasks for a, b in pairs if a in present and b in present for dim in dims]
     return adjust_within_families(pd.DataFrame(rows, columns=COMPARISON_COLUMNS[:-2]))
+
+
+def comparison_by_pairs(predictions: pd.DataFrame, pairs: Sequence[tuple[str, str]], task: str,
+                        dims: Sequence[int], parts: Mapping[str, Collection[int]],
+                        n_resamples: int = 1000) -> pd.DataFrame:
+    """:func:`comparison_table` on parts of one test set: ``parts`` maps a label to the pair indices
+    it holds (e.g. the pairs a training set leaked, and the rest). Each part is bootstrapped and
+    FDR-controlled on its own, as task ``"<task>, <label> (n pairs)"``; an empty part is left out."""
+    rows = predictions[predictions.task == task]
+    named = {f"{task}, {label} ({len(members)} pairs)": rows[rows.pair.isin(list(members))]
+             for label, members in parts.items() if len(members)}
+    if not named:
+        raise ValueError(f"every part of {task} is empty")
+    return comparison_table(pd.concat([p.assign(task=t) for t, p in named.items()], ignore_index=True),
+                            pairs, list(named), dims, n_resamples)

@@ -454,3 +454,14 @@ def test_nearest_training_texts_measures_each_set_and_the_unseen_caption_baselin
     clean = sts[sts["training set"] == "flickr30k-pairs"].similarity
     assert 0.6 < clean.max() < D.DECONTAMINATION["lexical"]  # measured with the rule's weights: none at or above
     assert (sts[sts["training set"] == "sick-entailment"].similarity >= 0.7).sum() == 12  # kept by the exact-match rule
+
+
+def test_leaked_pairs_flags_the_test_pairs_a_training_set_nearly_copies():
+    table = D.leaked_pairs("sts17-ar-ar", ["sick-entailment"])
+    ds = D.load_eval_set("sts17-ar-ar")
+    assert list(table.columns) == ["pair", "similarity", "leaked"] and list(table.pair) == list(range(len(ds)))
+    # SICK-ar train holds «رجل يقطع السمك» without the STS17 sentence's spaced full stop
+    fish = next(i for i, s in enumerate(ds["sentence1"]) if s.strip() == "رجل يقطع السمك .")
+    assert table.leaked[fish] and table.similarity[fish] >= 0.8
+    assert table.leaked.sum() == (table.similarity >= D.DECONTAMINATION["lexical"]).sum() < len(ds) / 10
+    assert not D.leaked_pairs("sts17-ar-ar", ["sick-entailment"], threshold=1.01).leaked.any()

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from gatelib.significance import comparison_table, comparisons_for, paired_bootstrap, seed_summary
+from gatelib.significance import (comparison_by_pairs, comparison_table, comparisons_for, paired_bootstrap,
+                                  seed_summary)
 
 
 def predictions(noise_by_config, n=250, seeds=(0, 1, 2), dim=64):
@@ -127,3 +128,20 @@ def test_comparison_table_carries_family_and_adjusted_p():
     table = comparison_table(pred, [("mrl", "zero-shot"), ("mrl", "mnrl")], "sts", [64], n_resamples=200)
     assert table.family.tolist() == ["fine-tuned vs base model", "Matryoshka vs its control"]
     assert table.significant.all() and (table.p_adjusted >= table.p_value).all()
+
+
+def test_comparison_by_pairs_bootstraps_each_part_on_its_own():
+    good = predictions({"good": 0.1, "bad": 0.4})
+    # on the first 50 pairs "bad" is the better model: the parts must tell the two regimes apart
+    swap = good.pair < 50
+    flipped = good.copy()
+    flipped.loc[swap, "config"] = flipped.loc[swap, "config"].map({"good": "bad", "bad": "good"})
+    parts = {"first": range(50), "rest": range(50, 250), "none": []}
+    table = comparison_by_pairs(flipped, [("good", "bad")], "sts", [64], parts, n_resamples=200)
+    assert list(table.task) == ["sts, first (50 pairs)", "sts, rest (200 pairs)"]  # the empty part is left out
+    first, rest = table.iloc[0], table.iloc[1]
+    assert first.difference < 0 < rest.difference and first.n_pairs == 50 and rest.n_pairs == 200
+    alone = paired_bootstrap(flipped[flipped.pair >= 50], "good", "bad", "sts", 64, n_resamples=200)
+    assert rest.difference == pytest.approx(alone["difference"])
+    with pytest.raises(ValueError, match="every part of sts is empty"):
+        comparison_by_pairs(flipped, [("good", "bad")], "sts", [64], {"none": []})
