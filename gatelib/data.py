@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 
 from gatelib import corpora
-from gatelib.datafiles import (CHECKSUMS_FILE, DATA_DIR, DataError, _check_score, _check_text, _data_dir,
-                               _display, _load_checksums, _read_table, _read_text, _sha256, _verified_path)
+from gatelib.datafiles import (CHECKSUMS_FILE, DATA_DIR, DataError, _check_score, _check_text, _display,
+                               _load_checksums, _read_table, _verified_path)
 from gatelib.decontamination import char_vectorizer, contaminated_groups, lexical_nearest
 from gatelib.hub import hub_reachable
 

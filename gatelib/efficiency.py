@@ -28,7 +28,8 @@ from sentence_transformers.util import quantize_embeddings
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 
-from gatelib.evaluation import encode_pairs, truncate_embeddings
+from gatelib.evaluation import encode_pairs
+from gatelib.matryoshka import truncate_embeddings
 
 PRECISIONS = ("float32", "int8", "binary")
 

@@ -36,22 +36,13 @@ from sentence_transformers.util import (
     pairwise_manhattan_sim,
 )
 
-from gatelib.profiles import check_matryoshka_dims
+from gatelib.matryoshka import check_matryoshka_dims, truncate_embeddings
 
 SCORE_KEY = ["profile", "config", "seed", "task", "dim", "model"]
 SCORE_COLUMNS = [*SCORE_KEY[:5], "spearman_cosine", "pearson_cosine", "n_pairs", "n_truncated",
                  "model", "commit", "data_checksum", "max_seq_length", "hardware"]
 PREDICTION_KEY = ["profile", "config", "seed", "task", "dim", "pair"]
 PREDICTION_COLUMNS = [*PREDICTION_KEY, "gold", "cosine"]
-
-
-def truncate_embeddings(embeddings: np.ndarray, dim: int) -> np.ndarray:
-    """First ``dim`` coordinates, re-normalised to unit L2 norm (Kusupati et al. 2022)."""
-    if not 0 < dim <= embeddings.shape[1]:
-        raise ValueError(f"Cannot truncate {embeddings.shape[1]}-dim embeddings to {dim} dims.")
-    head = embeddings[:, :dim]
-    norms = np.linalg.norm(head, axis=1, keepdims=True)
-    return head / np.clip(norms, 1e-12, None)
 
 
 def count_truncated(model: SentenceTransformer, texts: Sequence[str]) -> int:

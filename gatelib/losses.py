@@ -65,7 +65,8 @@ import torch
 from torch import nn
 
 from gatelib import recipes
-from gatelib.profiles import ProfileError, check_matryoshka_dims
+from gatelib.matryoshka import check_matryoshka_dims
+from gatelib.profiles import ProfileError
 
 # The recipes themselves are data (gatelib.recipes); these names are kept for the notebooks.
 UNTRAINED, TRAINED_CONFIGS, CONFIGS = recipes.UNTRAINED, recipes.TRAINED_CONFIGS, recipes.CONFIGS

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from gatelib.matryoshka import MatryoshkaDimsError, check_matryoshka_dims
 from gatelib.recipes import CONFIGS, RECIPES, STS_LOSSES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -162,34 +163,6 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
 
 
-def check_matryoshka_dims(dims, model_dim: int | None = None) -> tuple[int, ...]:
-    """Validate Matryoshka dims: non-empty, positive, unique, strictly descending, ≤ model dim.
-
-    MatryoshkaLoss silently re-sorts; we reject instead, so that a typo in a profile cannot
-    change which dimensions a table claims to report (Kusupati et al. 2022, GATE §3.2.1).
-    """
-    dims = tuple(dims or ())
-    if not dims:
-        raise ProfileError("matryoshka_dims is empty: give e.g. [384, 256, 128, 64, 32].")
-    if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
-        raise ProfileError(f"matryoshka_dims must be integers, got {list(dims)}.")
-    if any(d <= 0 for d in dims):
-        raise ProfileError(f"matryoshka_dims must be positive, got {list(dims)}.")
-    if len(set(dims)) != len(dims):
-        raise ProfileError(f"matryoshka_dims has duplicates: {list(dims)}.")
-    if list(dims) != sorted(dims, reverse=True):
-        raise ProfileError(
-            f"matryoshka_dims must be in descending order, got {list(dims)}; "
-            f"write {sorted(dims, reverse=True)}."
-        )
-    if model_dim is not None and dims[0] > model_dim:
-        raise ProfileError(
-            f"matryoshka_dims {list(dims)} exceed the model's embedding dimension {model_dim}; "
-            f"the largest allowed is {model_dim}."
-        )
-    return dims
-
-
 def _check_recipes(profile: Profile, where: str) -> None:
     """Configs, samplers and losses named in a profile exist, and each config has its data."""
     unknown = [c for c in profile.configs if c not in CONFIGS]
@@ -272,9 +245,12 @@ def load_profile(name: str) -> Profile:
             values[key] = tuple(values[key] or ())
     profile = _build(Profile, {**values, **recipes}, path.name)
     _check_recipes(profile, path.name)
-    check_matryoshka_dims(profile.matryoshka_dims)
-    if profile.eval_dims:
-        check_matryoshka_dims(profile.eval_dims)
+    try:
+        check_matryoshka_dims(profile.matryoshka_dims)
+        if profile.eval_dims:
+            check_matryoshka_dims(profile.eval_dims)
+    except MatryoshkaDimsError as exc:
+        raise ProfileError(f"{path.name}: {exc}") from exc
     if not profile.seeds:
         raise ProfileError(f"{path.name}: seeds is empty; give at least one seed, e.g. [0].")
     if profile.compared_with and (profile.compared_with == name or profile.compared_with not in available_profiles()):

@@ -25,8 +25,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 from sentence_transformers.util import semantic_search
 
-from gatelib.evaluation import truncate_embeddings
-from gatelib.profiles import check_matryoshka_dims
+from gatelib.matryoshka import check_matryoshka_dims, truncate_embeddings
 
 RETRIEVAL_COLUMNS = ["profile", "config", "seed", "task", "dim", "recall@1", "recall@10", "mrr@10",
                      "n_queries", "n_corpus", "commit", "data_checksum"]

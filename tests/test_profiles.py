@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from gatelib.profiles import ProfileError, available_profiles, check_matryoshka_dims, load_profile
+from gatelib.profiles import ProfileError, available_profiles, load_profile
 
 
 def test_shipped_profiles_load():
@@ -30,23 +30,6 @@ def test_unknown_key_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setattr(profiles, "PARAMS_DIR", tmp_path)
     with pytest.raises(ProfileError, match=r"unknown key\(s\) \['epoch'\]"):
         load_profile("typo")
-
-
-@pytest.mark.parametrize("dims, message", [
-    ([], "empty"),
-    ([384, 0], "positive"),
-    ([384, 128, 128], "duplicates"),
-    ([64, 128, 384], "descending"),
-    ([512, 256], "exceed the model's embedding dimension 384"),
-    ([384.0, 64], "integers"),
-])
-def test_impossible_matryoshka_dims(dims, message):
-    with pytest.raises(ProfileError, match=message):
-        check_matryoshka_dims(dims, model_dim=384)
-
-
-def test_valid_dims_pass_through():
-    assert check_matryoshka_dims([384, 64, 32], 384) == (384, 64, 32)
 
 
 def test_paper_profile_is_the_papers_recipe_without_downloading(monkeypatch):
@@ -83,6 +66,7 @@ def test_recipe_options_are_validated(tmp_path, monkeypatch):
         "configs: [mrl]\nstage2: {sampler: random}\n": "sampler",
         "configs: [mrl]\ntraining: {precision: fp16}\n": "precision 'fp16'",
         "configs: [mrl]\nstage2: {epochs: 1, bogus: 2}\n": "unknown key",
+        "configs: [mrl]\neval_dims: [8, 16]\n": r"bad.yaml: matryoshka_dims must be in descending order",
     }
     for extra, message in cases.items():
         (tmp_path / "bad.yaml").write_text(base + extra)
