@@ -98,6 +98,10 @@ class Profile:
     #: ``seeds`` runs in bf16 on the trimmed vocabulary); the benchmarks chapter compares each
     #: config both profiles trained, seed set against seed set (``significance.versus_profile``).
     compared_with: str = ""
+    #: What the book calls this profile's chapters: each executed chapter's title is the
+    #: notebook's topic, a dash and this (``gatelib.provenance.set_title``), so no two chapters
+    #: of the book share a title. Empty: the notebook's own heading.
+    title: str = ""
 
     @property
     def results_dir(self) -> Path:

@@ -12,18 +12,21 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 
-from gatelib.profiles import PROJECT_ROOT
+from gatelib.profiles import PROJECT_ROOT, available_profiles, load_profile
 
 #: Notebook metadata key of the provenance stamp.
 NOTEBOOK_KEY = "gate"
 #: Where the executed notebooks live: the book's chapters and the smoke notebooks nbval runs.
 EXECUTED_NOTEBOOKS = ("book/*/*.ipynb", "tests/notebooks/*.ipynb")
+#: Stamp key of the source heading a chapter title replaced (:func:`set_title`).
+TITLE_KEY = "source_title"
 #: Folders whose uncommitted changes make a result ``+dirty``.
 TRACKED_SOURCES = ("gatelib", "params", "data", "notebooks")
 
@@ -60,11 +63,36 @@ def notebook_digest(nb: nbformat.NotebookNode) -> str:
     """sha256 of a notebook's cells (type and source), without papermill's injected parameters.
 
     Outputs, execution counts and metadata are left out, so a source notebook and the notebook
-    papermill executed from it have the same digest exactly when their cells are the same.
+    papermill executed from it have the same digest exactly when their cells are the same. A
+    chapter title set by :func:`set_title` counts as the source's title it replaced.
     """
-    cells = [(cell.cell_type, cell.source) for cell in nb.cells
-             if "injected-parameters" not in cell.metadata.get("tags", [])]
-    return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
+    cells = [[cell.cell_type, cell.source] for cell in _own_cells(nb)]
+    replaced = nb.metadata.get(NOTEBOOK_KEY, {}).get(TITLE_KEY)
+    if replaced is not None and cells:
+        cells[0][1] = replaced + cells[0][1][len(cells[0][1].split("\n", 1)[0]):]
+    return hashlib.sha256(json.dumps([tuple(c) for c in cells], ensure_ascii=False).encode()).hexdigest()
+
+
+def set_title(executed: Path, title: str) -> bool:
+    """Give the executed chapter ``executed`` its own title: the source's heading without its
+    number, a dash and ``title`` (the profile's, e.g. «Benchmarks: our numbers beside the paper's
+    — three seeds»), so that every chapter of the book is named once. The source's heading is kept
+    in the stamp (:data:`TITLE_KEY`), so the digest is unchanged and no re-execution is needed.
+    True if the heading changed."""
+    nb = nbformat.read(executed, as_version=4)
+    first = _own_cells(nb)[0]
+    heading, _, rest = first.source.partition("\n")
+    original = nb.metadata.get(NOTEBOOK_KEY, {}).get(TITLE_KEY, heading)
+    if not original.startswith("# "):
+        raise ValueError(f"{project_relative(executed)}: its first cell does not open with a '# ' title")
+    topic = re.sub(r"^# (\d+\.\s*)?", "", original)
+    new = f"# {topic} — {title}" if title else original
+    if new == heading:
+        return False
+    first.source = new + ("\n" + rest if rest or first.source.endswith("\n") else "")
+    nb.metadata.setdefault(NOTEBOOK_KEY, {})[TITLE_KEY] = original
+    nbformat.write(nb, executed)
+    return True
 
 
 def _own_cells(nb: nbformat.NotebookNode) -> list:
@@ -112,6 +140,8 @@ def stamp_notebook(executed: Path, source: Path, commit: str | None = None) -> d
         "source_sha256": notebook_digest(nbformat.read(source, as_version=4)),
         "commit": commit or git_commit(),
     }
+    if TITLE_KEY in nb.metadata.get(NOTEBOOK_KEY, {}):
+        stamp[TITLE_KEY] = nb.metadata[NOTEBOOK_KEY][TITLE_KEY]
     nb.metadata[NOTEBOOK_KEY] = stamp
     nbformat.write(nb, executed)
     return stamp
@@ -168,7 +198,8 @@ def main(argv=None) -> int:
     parser.add_argument("--committed", action="store_true",
                         help="also require that each ran from a commit, not from uncommitted changes")
     parser.add_argument("--sync-tags", action="store_true",
-                        help="first copy each source notebook's cell tags into its executed copies")
+                        help="first copy each source notebook's cell tags into its executed copies, and "
+                             "give each chapter of book/<profile>/ its profile's title")
     args = parser.parse_args(argv)
     if args.sync_tags:
         for path in sorted(p for pattern in EXECUTED_NOTEBOOKS for p in Path(args.root).glob(pattern)):
@@ -179,6 +210,10 @@ def main(argv=None) -> int:
                     print(f"tags copied: {path.relative_to(args.root)}")
             except ValueError:  # other cells: stale, named by the check below
                 pass
+            profile = path.parent.name
+            if stamp and path.parent.parent.name == "book" and profile in available_profiles():
+                if set_title(path, load_profile(profile).title):
+                    print(f"title set: {path.relative_to(args.root)}")
     problems = stale_notebooks(args.root, committed=args.committed)
     for line in problems:
         print(f"stale: {line}", file=sys.stderr)

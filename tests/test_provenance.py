@@ -119,3 +119,51 @@ def test_tags_are_copied_without_re_execution_and_drift_is_reported(tmp_path):
     nbformat.write(src, source)
     with pytest.raises(ValueError, match="re-execute"):
         sync_tags(executed, source)
+
+
+def test_a_chapter_title_is_set_without_changing_the_digest(tmp_path):
+    import nbformat
+
+    from gatelib.provenance import notebook_digest, set_title, stale_notebooks, stamp_notebook
+
+    def stamp(executed, source):  # as the pipeline does, with the stamp's path relative to tmp_path
+        stamp_notebook(executed, source, commit="0123456789")
+        nb = nbformat.read(executed, as_version=4)
+        nb.metadata["gate"]["source"] = "notebooks/01_data.ipynb"
+        nbformat.write(nb, executed)
+
+    source = _notebook(tmp_path / "notebooks" / "01_data.ipynb", "x = 1")
+    src = nbformat.read(source, as_version=4)
+    src.cells.insert(0, nbformat.v4.new_markdown_cell("# 1. Data: what runs offline\n\nText."))
+    nbformat.write(src, source)
+    executed = tmp_path / "book" / "offline" / "01_data.ipynb"
+    executed.parent.mkdir(parents=True)
+    nbformat.write(src, executed)
+    stamp(executed, source)
+    assert set_title(executed, "the main job") and not set_title(executed, "the main job")
+    titled = nbformat.read(executed, as_version=4)
+    assert titled.cells[0].source == "# Data: what runs offline — the main job\n\nText."
+    assert notebook_digest(titled) == notebook_digest(src)
+    assert stale_notebooks(tmp_path) == []
+    assert set_title(executed, "another name")  # retitled from the source's heading, not stacked
+    assert nbformat.read(executed, as_version=4).cells[0].source.startswith("# Data: what runs offline — another name\n")
+    stamp(executed, source)  # re-stamping keeps the replaced heading
+    assert notebook_digest(nbformat.read(executed, as_version=4)) == notebook_digest(src)
+    titled = nbformat.read(executed, as_version=4)
+    titled.cells[0].source = titled.cells[0].source.replace("Text.", "Edited.")
+    nbformat.write(titled, executed)
+    assert "cells differ" in stale_notebooks(tmp_path)[0]  # the rest of the cell still counts
+
+
+def test_every_book_chapter_has_its_own_title():
+    import nbformat
+
+    from gatelib.profiles import PROJECT_ROOT
+
+    titles = {}
+    for path in sorted(PROJECT_ROOT.glob("book/**/*.ipynb")) + sorted(PROJECT_ROOT.glob("book/**/*.md")):
+        text = (nbformat.read(path, as_version=4).cells[0].source if path.suffix == ".ipynb"
+                else path.read_text(encoding="utf-8"))
+        heading = next(line for line in text.splitlines() if line.startswith("# "))
+        titles.setdefault(heading, []).append(str(path.relative_to(PROJECT_ROOT)))
+    assert {t: p for t, p in titles.items() if len(p) > 1} == {}
