@@ -24,6 +24,7 @@ import logging
 import shutil
 import sys
 import time
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -133,11 +134,15 @@ class StepTimer(TrainerCallback):
         self.times.append(time.perf_counter())
 
 
-def last_complete_checkpoint(folder: Path) -> Path | None:
-    """The newest ``checkpoint-N`` whose ``trainer_state.json`` (written last) is valid JSON.
+def last_complete_checkpoint(folder: Path, processes: int | None = None) -> Path | None:
+    """The newest ``checkpoint-N`` whose ``trainer_state.json`` (written last by the first
+    process) is valid JSON and, given the run's number of ``processes``, whose random-number state
+    of every process (``rng_state.pth``, or ``rng_state_<rank>.pth`` for several) is a whole archive
+    (torch saves zip files; a truncated one has no central directory — checked without unpickling).
 
-    A process killed while saving leaves a half-written folder; transformers'
-    ``get_last_checkpoint`` would pick it and fail on resume, so it is skipped here.
+    A process killed while saving leaves a half-written folder — another process may already have
+    written its part, the trainer state included — and transformers' ``get_last_checkpoint`` would
+    pick it and fail on resume, so it is skipped here.
     """
     if not folder.is_dir():
         return None
@@ -145,8 +150,14 @@ def last_complete_checkpoint(folder: Path) -> Path | None:
     for path in folder.glob("checkpoint-*"):
         try:
             json.loads((path / "trainer_state.json").read_text())
+            if processes is not None:
+                names = ["rng_state.pth"] if processes == 1 else [f"rng_state_{r}.pth" for r in range(processes)]
+                for name in names:
+                    with zipfile.ZipFile(path / name) as archive:
+                        if archive.testzip() is not None:
+                            raise ValueError(f"{name}: a member fails its CRC")
             complete.append((int(path.name.split("-")[-1]), path))
-        except (OSError, ValueError):
+        except (OSError, ValueError, zipfile.BadZipFile):
             logger.warning("Ignoring incomplete checkpoint %s", path.name)
     return max(complete)[1] if complete else None
 
@@ -306,7 +317,7 @@ def train_model(
         callbacks=[*([PlainProgressBar()] if main_process else []), *callbacks],
     )
     trainer.remove_callback(PrinterCallback)  # the loss goes to the log history, not stdout
-    last = last_complete_checkpoint(Path(args.output_dir))
+    last = last_complete_checkpoint(Path(args.output_dir), args.world_size)
     if last:
         logger.warning("Resuming %s/%s seed %d from %s", profile.name, config, seed, last.name)
     trainer.train(resume_from_checkpoint=str(last) if last else None)

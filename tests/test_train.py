@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from gatelib import train
-from gatelib.training import COMPLETE_MARKER
+from gatelib.training import COMPLETE_MARKER, last_complete_checkpoint
 
 TESTS = Path(__file__).parent
 
@@ -105,7 +105,12 @@ def test_two_processes_match_one_process_with_their_joint_batch_and_resume_after
     proc = _start(script, killed, 8, 2)
     checkpoints = _run_folder(killed) / "checkpoints"
     deadline = time.time() + 240
-    while not (checkpoints / "checkpoint-4" / "trainer_state.json").is_file() and time.time() < deadline:
+
+    def whole_from(step):  # both processes' parts written: each saves its own RNG state into a checkpoint
+        last = last_complete_checkpoint(checkpoints, processes=2)
+        return last is not None and int(last.name.split("-")[-1]) >= step
+
+    while not whole_from(4) and time.time() < deadline:
         assert proc.poll() is None, killed.with_suffix(".log").read_text()[-3000:]
         time.sleep(0.05)
     os.kill(int((killed / "pid-1").read_text()), signal.SIGKILL)

