@@ -546,19 +546,16 @@ def _sick_parallel_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[st
     return cols, {**dropped, "duplicates": dropped["duplicates"] + repeated}
 
 
-def _sick_entailment_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
-    """Entailed SICK-ar pairs as MNRL positives, identical sentences dropped."""
+def _sick_entailment_rows(paths: Sequence[Path], english: bool = False) -> tuple[dict[str, list], dict[str, int]]:
+    """Entailed SICK-ar pairs as MNRL positives, identical sentences dropped; with ``english`` their
+    English originals, repeated pairs dropped as well."""
     rows, dropped = _sick_train(paths)
-    rows = [r for r in rows if r["label"] == 0 and r["t"].strip() != r["h"].strip()]
-    return {"anchor": [r["t"] for r in rows], "positive": [r["h"] for r in rows]}, dropped
-
-
-def _sick_entailment_en_rows(paths: Sequence[Path]) -> tuple[dict[str, list], dict[str, int]]:
-    """The English originals of the same kind of pairs."""
-    rows, dropped = _sick_train(paths)
-    rows = [r for r in rows if r["label"] == 0 and r["t_en"].strip() != r["h_en"].strip()]
-    cols, repeated = _dedup({"anchor": [r["t_en"] for r in rows], "positive": [r["h_en"] for r in rows]},
-                            ("anchor", "positive"))
+    t, h = ("t_en", "h_en") if english else ("t", "h")
+    rows = [r for r in rows if r["label"] == 0 and r[t].strip() != r[h].strip()]
+    cols = {"anchor": [r[t] for r in rows], "positive": [r[h] for r in rows]}
+    if not english:
+        return cols, dropped
+    cols, repeated = _dedup(cols, ("anchor", "positive"))
     return cols, {**dropped, "duplicates": dropped["duplicates"] + repeated}
 
 
@@ -595,7 +592,7 @@ _TRAIN_LOADERS: dict[str, Callable[[Sequence[Path]], tuple[dict[str, list], dict
     "sick-pairs": _sick_pair_rows,
     "sick-nli": _sick_nli_rows,
     "sick-entailment": _sick_entailment_rows,
-    "sick-entailment-en": _sick_entailment_en_rows,
+    "sick-entailment-en": functools.partial(_sick_entailment_rows, english=True),
     "stsb-ar-scored": _stsb_rows,
     "semrel-arq-train": _semrel_rows,
     "semrel-ary-train": _semrel_rows,
@@ -702,6 +699,19 @@ def _arabic_test_sentences(eval_sets: Iterable[str]) -> list[str]:
     return list(texts)
 
 
+def _arabic_texts(ds: datasets.Dataset) -> list[str]:
+    """The distinct texts of a training set that near copies are looked for in (not ``english``)."""
+    return list(dict.fromkeys(t for c in _string_columns(ds) if c != "english" for t in ds[c]))
+
+
+def _rule_vectorizer(name: str):
+    """The TF-IDF weights near copies in training set ``name`` are measured with: those its
+    decontamination used for a grouped corpus (cosines depend on the IDF), else ``None`` (fitted on
+    the set's texts and the queries)."""
+    base = name.removesuffix("-contaminated")
+    return _nearest(base, data_fingerprint(base))[1] if base in corpora.CORPORA else None
+
+
 def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) -> pd.DataFrame:
     """How close each held-out STS17 Arabic sentence comes to each training set, as a run loads it:
     one row per (set, sentence) with the char n-gram TF-IDF cosine to the set's nearest text
@@ -716,41 +726,42 @@ def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) 
     queries = _arabic_test_sentences(eval_sets)
     rows = []
     for name, ds in load_named_sets(train_sets, held_out=eval_sets).items():
-        texts = list(dict.fromkeys(t for c in _string_columns(ds) if c != "english" for t in ds[c]))
         labels, asked = ["STS17 Arabic sentences"] * len(queries), list(queries)
         if name.startswith("flickr30k") and name not in CONTAMINATED_SETS:
             images = corpora.flickr30k_test_images(_verified_path(corpora.FLICKR_FILE))
             unseen = [c for captions in images.values() for c in captions]
             labels, asked = labels + ["unseen-image captions"] * len(unseen), asked + unseen
-        base = name.removesuffix("-contaminated")
-        vectorizer = None  # fitted on this set's texts and the queries
-        if base in corpora.CORPORA:  # the weights the rule used (cosines depend on the IDF)
-            vectorizer = _nearest(base, data_fingerprint(base))[1]
-        sims, _ = lexical_nearest(asked, texts, vectorizer=vectorizer)
+        sims, _ = lexical_nearest(asked, _arabic_texts(ds), vectorizer=_rule_vectorizer(name))
         rows.append(pd.DataFrame({"training set": name, "queries": labels, "similarity": sims}))
     return pd.concat(rows, ignore_index=True)
 
 
 def leaked_pairs(task: str, train_sets: Iterable[str], max_rows: int | None = None, seed: int = 0,
-                 threshold: float = DECONTAMINATION["lexical"]) -> pd.DataFrame:
+                 threshold: float = DECONTAMINATION["lexical"], but_not: Iterable[str] = ()) -> pd.DataFrame:
     """Which pairs of evaluation set ``task`` a run trained on ``train_sets`` has seen near copies of.
 
-    ``train_sets`` are loaded as a run loads them (``max_rows``, ``seed``, the held-out filter;
-    the ``english`` side of parallel sets left out). One row per pair: ``pair`` (its index, as in
-    the predictions of ``gatelib.evaluation``), ``similarity`` — the char n-gram TF-IDF cosine of
-    the pair's closer sentence to its nearest training text, with the weights of the near-copy rule
-    for a grouped corpus — and ``leaked``: ``similarity >= threshold`` (the rule's threshold)."""
+    The sets are loaded as a run loads them (``max_rows``, ``seed``, the held-out filter; the
+    ``english`` side of parallel sets left out). One row per pair: ``pair`` (its index, as in the
+    predictions of ``gatelib.evaluation``), ``similarity`` — the char n-gram TF-IDF cosine of the
+    pair's closer sentence to its nearest text of ``train_sets``, with the weights of the near-copy
+    rule for a grouped corpus — and ``leaked``: ``similarity >= threshold`` (the rule's threshold)
+    and, given ``but_not`` (another run's sets, e.g. a contaminated arm's clean twin), not leaked to
+    that run too: the pairs only the first run saw near copies of."""
     ds = load_eval_set(task)
     sentences = list(dict.fromkeys(list(ds["sentence1"]) + list(ds["sentence2"])))
-    best = np.zeros(len(sentences))
-    for name, train in load_named_sets(train_sets, max_rows, seed, held_out=(task,)).items():
-        texts = list(dict.fromkeys(t for c in _string_columns(train) if c != "english" for t in train[c]))
-        base = name.removesuffix("-contaminated")
-        vectorizer = _nearest(base, data_fingerprint(base))[1] if base in corpora.CORPORA else None
-        best = np.maximum(best, lexical_nearest(sentences, texts, vectorizer=vectorizer)[0])
-    nearest = dict(zip(sentences, best))
-    similarity = np.maximum([nearest[s] for s in ds["sentence1"]], [nearest[s] for s in ds["sentence2"]])
-    return pd.DataFrame({"pair": np.arange(len(ds)), "similarity": similarity, "leaked": similarity >= threshold})
+
+    def closest(sets):  # per pair: its closer sentence's similarity to the nearest text of ``sets``
+        best = np.zeros(len(sentences))
+        for name, train in load_named_sets(sets, max_rows, seed, held_out=(task,)).items():
+            best = np.maximum(best, lexical_nearest(sentences, _arabic_texts(train), vectorizer=_rule_vectorizer(name))[0])
+        nearest = dict(zip(sentences, best))
+        return np.maximum([nearest[s] for s in ds["sentence1"]], [nearest[s] for s in ds["sentence2"]])
+
+    similarity = closest(train_sets)
+    leaked = similarity >= threshold
+    if but_not:
+        leaked &= closest(but_not) < threshold
+    return pd.DataFrame({"pair": np.arange(len(ds)), "similarity": similarity, "leaked": leaked})
 
 
 def _load_corpus(name: str, *, drop_eval_overlap: bool) -> Loaded:

@@ -466,3 +466,12 @@ def test_leaked_pairs_flags_the_test_pairs_a_training_set_nearly_copies():
     assert table.leaked[fish] and table.similarity[fish] >= 0.8
     assert table.leaked.sum() == (table.similarity >= D.DECONTAMINATION["lexical"]).sum() < len(ds) / 10
     assert not D.leaked_pairs("sts17-ar-ar", ["sick-entailment"], threshold=1.01).leaked.any()
+
+
+def test_leaked_pairs_but_not_keeps_only_the_pairs_the_other_sets_do_not_leak():
+    alone = D.leaked_pairs("sts17-ar-ar", ["sick-pairs"])
+    entailment = D.leaked_pairs("sts17-ar-ar", ["sick-entailment"])
+    only = D.leaked_pairs("sts17-ar-ar", ["sick-pairs"], but_not=["sick-entailment"])
+    assert list(only.similarity) == list(alone.similarity)
+    assert list(only.leaked) == list(alone.leaked & ~entailment.leaked)
+    assert 0 < only.leaked.sum() < alone.leaked.sum()
