@@ -23,7 +23,7 @@ from torch.profiler import ProfilerActivity, profile
 from transformers import TrainerCallback
 
 from gatelib import data
-from gatelib.evaluation import atomic_write_csv, hardware
+from gatelib.results import atomic_write_csv, hardware
 from gatelib.profiles import load_profile
 from gatelib.provenance import git_commit
 from gatelib.training import train_model

@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from gatelib import data
-from gatelib.evaluation import atomic_write_csv
+from gatelib.results import atomic_write_csv
 from gatelib.models import BUNDLED_E5_AR_EN
 from gatelib.profiles import load_profile
 from gatelib.provenance import git_commit

@@ -49,6 +49,8 @@ __all__ = [
     "EVAL_SETS_TEST",
     "RETRIEVAL_SETS",
     "TRAIN_SETS",
+    "DECONTAMINATED",
+    "DECONTAMINATED_SETS",
     "HUB_DATASETS",
     "Loaded",
     "loaded_train_set",
@@ -116,9 +118,17 @@ EVAL_SETS_TEST: tuple[str, ...] = ("sts17-ar-ar", "sts17-en-ar", "semrel-arq-tes
                                    *RETRIEVAL_SETS)
 #: The rule that carves ``q2q-test`` out of the Q2Q file (part of every data fingerprint that reads it).
 Q2Q_TEST_RULE = "q2q-test: question components whose smallest question's sha256 is 0 mod 10"
-#: Training sets for :func:`load_train_set`: the bundled sets above and the grouped corpora of
-#: ``gatelib.corpora`` (Flickr30k captions, XNLI test triplets, Dial2MSA).
-TRAIN_SETS: tuple[str, ...] = (*_TRAIN_FILES, *corpora.CORPORA)
+#: Suffix of a bundled training set with the near-copy rule applied on top of the exact-match
+#: filter (e.g. ``sick-entailment-decontaminated``): every row with a text at char-TF-IDF cosine
+#: >= ``DECONTAMINATION["lexical"]`` to any evaluation or dev sentence is dropped. The bundled sets
+#: have no groups beyond their rows, and a row holds a flagged text's paraphrases (an NLI
+#: hypothesis, a question's duplicate), so the row is the group. The unsuffixed sets keep the
+#: exact-match filter only, as the profiles trained before the rule existed were trained.
+DECONTAMINATED = "-decontaminated"
+DECONTAMINATED_SETS: tuple[str, ...] = tuple(f"{n}{DECONTAMINATED}" for n in _TRAIN_FILES)
+#: Training sets for :func:`load_train_set`: the bundled sets above, their decontaminated twins, and
+#: the grouped corpora of ``gatelib.corpora`` (Flickr30k captions, XNLI test triplets, Dial2MSA).
+TRAIN_SETS: tuple[str, ...] = (*_TRAIN_FILES, *DECONTAMINATED_SETS, *corpora.CORPORA)
 #: Corpora trained on *without* decontamination: the contaminated arm of the contamination
 #: experiment, and nothing else. Every other training set is filtered.
 CONTAMINATED_SETS: tuple[str, ...] = tuple(n for n in corpora.CORPORA if n.endswith("-contaminated"))
@@ -159,8 +169,8 @@ def files_for(name: str) -> tuple[str, ...]:
     if name in _TRAIN_FILES:
         test_files = tuple(f for t in EVAL_SETS_TEST for f in _EVAL_FILES[t])
         return _TRAIN_FILES[name] + tuple(f for f in test_files if f not in _TRAIN_FILES[name])
-    if name in corpora.CORPUS_FILES:  # decontaminated against every evaluation and dev set
-        own = corpora.CORPUS_FILES[name]
+    if name in corpora.CORPUS_FILES or name in DECONTAMINATED_SETS:  # checked against every evaluation and dev set
+        own = corpora.CORPUS_FILES.get(name) or _TRAIN_FILES[name.removesuffix(DECONTAMINATED)]
         return own + tuple(dict.fromkeys(f for files in _EVAL_FILES.values() for f in files if f not in own))
     raise DataError(f"unknown dataset {name!r}; choose one of {EVAL_SETS + TRAIN_SETS}")
 
@@ -631,11 +641,20 @@ def loaded_train_set(name: str, *, drop_eval_overlap: bool = True) -> Loaded:
     """:func:`load_train_set` with the rows dropped, by reason."""
     if name in corpora.CORPORA:
         return _load_corpus(name, drop_eval_overlap=drop_eval_overlap)
-    if name not in _TRAIN_FILES:
+    base = name.removesuffix(DECONTAMINATED) if name in DECONTAMINATED_SETS else name
+    if base not in _TRAIN_FILES:
         raise DataError(f"unknown training set {name!r}; choose one of {TRAIN_SETS}")
-    cols, dropped = _TRAIN_LOADERS[name]([_verified_path(rel) for rel in _TRAIN_FILES[name]])
-    return _train_dataset(name, cols, {"duplicates": 0, **dropped}, _TRAIN_FILES[name], drop_eval_overlap,
-                          f"eval-overlap filter {'on' if drop_eval_overlap else 'OFF'} against {', '.join(EVAL_SETS_TEST)}")
+    cols, dropped = _TRAIN_LOADERS[base]([_verified_path(rel) for rel in _TRAIN_FILES[base]])
+    dropped = {"duplicates": 0, **dropped}
+    rule = f"eval-overlap filter {'on' if drop_eval_overlap else 'OFF'} against {', '.join(EVAL_SETS_TEST)}"
+    if base != name:  # a row is its own group (see DECONTAMINATED)
+        near = nearest_held_out(name)
+        flagged = contaminated_groups(list(near["group"]), (near["similarity"].to_numpy(), DECONTAMINATION["lexical"]))
+        keep = [i for i in range(len(next(iter(cols.values())))) if i not in flagged]
+        cols, dropped["near_copy_row"] = {c: [v[i] for i in keep] for c, v in cols.items()}, len(flagged)
+        rule += (f"; rows with a text at char-TF-IDF cosine >= {DECONTAMINATION['lexical']} to any evaluation or dev "
+                 "sentence dropped")
+    return _train_dataset(name, cols, dropped, _TRAIN_FILES[base], drop_eval_overlap, rule)
 
 
 def _train_dataset(name: str, cols: dict[str, list], dropped: dict[str, int], files: Sequence[str],
@@ -663,7 +682,13 @@ def held_out_references() -> list[str]:
 
 
 def _rule_texts(name: str) -> list[tuple]:
-    """``(group, text)`` for every text of every group of corpus ``name``, before decontamination."""
+    """``(group, text)`` for every text of every group of corpus ``name``, before decontamination;
+    for a bundled set's decontaminated twin (:data:`DECONTAMINATED_SETS`) the groups are its rows."""
+    if name in DECONTAMINATED_SETS:
+        base = name.removesuffix(DECONTAMINATED)
+        cols, _ = _TRAIN_LOADERS[base]([_verified_path(rel) for rel in _TRAIN_FILES[base]])
+        texts = [c for c in cols if c not in _FEATURE_TYPES]
+        return [(i, cols[c][i]) for i in range(len(cols[texts[0]])) for c in texts]
     files, loader = corpora.CORPORA[name]
     corpus = loader([_verified_path(rel) for rel in files])
     return [(g, t) for g, ts in corpus.group_texts.items() for t in ts]
@@ -681,7 +706,8 @@ def _nearest(name: str, fingerprint: str) -> tuple[pd.DataFrame, object]:
 
 
 def nearest_held_out(name: str) -> pd.DataFrame:
-    """For every text of every group of corpus ``name`` (before decontamination): its group, the
+    """For every text of every group of corpus ``name`` (before decontamination; for a
+    ``-decontaminated`` bundled set, of every row, the group being the row's index): its group, the
     char n-gram TF-IDF cosine to the nearest evaluation or dev sentence, and that sentence. Computed
     once per process and data fingerprint (about a minute for the 155k Flickr30k captions on 2 cores)."""
     return _nearest(name, data_fingerprint(name))[0].copy()
@@ -706,10 +732,10 @@ def _arabic_texts(ds: datasets.Dataset) -> list[str]:
 
 def _rule_vectorizer(name: str):
     """The TF-IDF weights near copies in training set ``name`` are measured with: those its
-    decontamination used for a grouped corpus (cosines depend on the IDF), else ``None`` (fitted on
-    the set's texts and the queries)."""
+    decontamination used for a grouped corpus or a ``-decontaminated`` bundled set (cosines depend
+    on the IDF), else ``None`` (fitted on the set's texts and the queries)."""
     base = name.removesuffix("-contaminated")
-    return _nearest(base, data_fingerprint(base))[1] if base in corpora.CORPORA else None
+    return _nearest(base, data_fingerprint(base))[1] if base in corpora.CORPORA or base in DECONTAMINATED_SETS else None
 
 
 def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) -> pd.DataFrame:
@@ -837,7 +863,7 @@ def data_fingerprint(names: str | Iterable[str]) -> str:
     blob = "".join(f"{f}:{sums[f]}\n" for f in files) + "".join(f"{h}\n" for h in hub)
     if any(f in _EVAL_FILES["q2q-test"] for f in files):
         blob += Q2Q_TEST_RULE + "\n"
-    decontaminated = [n for n in names if n in corpora.CORPORA and n not in CONTAMINATED_SETS]
+    decontaminated = [n for n in names if (n in corpora.CORPORA and n not in CONTAMINATED_SETS) or n in DECONTAMINATED_SETS]
     if decontaminated:
         blob += f"decontamination {sorted(DECONTAMINATION.items())}: {','.join(sorted(decontaminated))}\n"
     return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -14,10 +14,6 @@ duplicates. The per-pair cosines behind each score go to ``predictions.csv.gz`` 
 
 from __future__ import annotations
 
-import gzip
-import os
-import platform
-import tempfile
 import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -37,12 +33,13 @@ from sentence_transformers.util import (
 )
 
 from gatelib.matryoshka import check_matryoshka_dims, truncate_embeddings
+# The results store, re-exported: the notebooks read and write their tables through this module.
+from gatelib.results import (  # noqa: F401
+    PREDICTION_COLUMNS, PREDICTION_KEY, SCORE_COLUMNS, SCORE_KEY, TEXT_COLUMNS, trained_precision,
+    atomic_write_csv, hardware, read_predictions, read_results_csv, read_scores, record_predictions,
+    record_scores,
+)
 
-SCORE_KEY = ["profile", "config", "seed", "task", "dim", "model"]
-SCORE_COLUMNS = [*SCORE_KEY[:5], "spearman_cosine", "pearson_cosine", "n_pairs", "n_truncated",
-                 "model", "commit", "data_checksum", "max_seq_length", "hardware"]
-PREDICTION_KEY = ["profile", "config", "seed", "task", "dim", "pair"]
-PREDICTION_COLUMNS = [*PREDICTION_KEY, "gold", "cosine"]
 
 
 def count_truncated(model: SentenceTransformer, texts: Sequence[str]) -> int:
@@ -118,32 +115,13 @@ def sts_scores(left: np.ndarray, right: np.ndarray, gold: Sequence[float],
     return pd.DataFrame(rows)
 
 
-def hardware() -> str:
-    """The device that produced a number, e.g. ``cuda:NVIDIA H200`` or
-    ``cpu:x86_64 2 cores AMD EPYC AVX512``: on a CPU the processor's name and the vector
-    instruction set PyTorch's kernels use, since trained weights differ in the last bits
-    between kernel paths (see the README's reproducibility section)."""
-    if torch.cuda.is_available():
-        return f"cuda:{torch.cuda.get_device_name(0)}"
-    return f"cpu:{platform.machine()} {os.cpu_count()} cores {_cpu_name()} {torch.backends.cpu.get_cpu_capability()}"
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return " ".join(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def evaluate_model(encoder: SentenceTransformer, eval_sets: dict[str, Dataset], dims: Sequence[int],
                    predictions_csv: Path | None = None, **tags) -> pd.DataFrame:
     """Score ``encoder`` on every eval set at every dim; ``tags`` fill the provenance columns.
 
-    Expected tags: profile, config, seed, model (its name), commit, data_checksum. With
+    Expected tags: profile, config, seed, model (its name), commit, data_checksum. The rows'
+    ``precision`` is the arithmetic the model was trained in, as ``gatelib.training`` recorded it
+    on the model (``gatelib.results.trained_precision``), unless a ``precision`` tag says it. With
     ``predictions_csv`` the per-pair cosines are upserted there too (:func:`record_predictions`).
     """
     dims = check_matryoshka_dims(dims, encoder.get_embedding_dimension())
@@ -161,87 +139,12 @@ def evaluate_model(encoder: SentenceTransformer, eval_sets: dict[str, Dataset], 
                 "task": task, "dim": dim, "pair": np.arange(len(dataset)), "gold": dataset["score"],
                 "cosine": 1 - paired_cosine_distances(left[:, :dim], right[:, :dim])}))
     table = pd.concat(frames, ignore_index=True)
+    tags = {"precision": trained_precision(encoder), **tags}
     table = table.assign(**tags, max_seq_length=encoder.max_seq_length, hardware=hardware())
     if predictions_csv is not None:
         keys = {k: tags[k] for k in ("profile", "config", "seed")}
         record_predictions(pd.concat(pairs, ignore_index=True).assign(**keys), predictions_csv)
     return table[SCORE_COLUMNS]
-
-
-def atomic_write_csv(table: pd.DataFrame, path: Path) -> None:
-    """Write a CSV to a temp file in the same folder, then rename: never a half-written file.
-
-    A ``.gz`` path is gzip-compressed with no name and time 0 in the header: equal tables, equal bytes.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        if path.suffix == ".gz":  # no file name, time 0 in the header
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(gzip.compress(table.to_csv(index=False).encode("utf-8"), mtime=0))
-                handle.flush()
-                os.fsync(handle.fileno())
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                table.to_csv(handle, index=False)
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-#: Columns that are text even when they look like numbers: a commit such as ``4540097e89``
-#: would otherwise be read back as the float 4.540097e+95.
-TEXT_COLUMNS = {name: str for name in ("profile", "config", "task", "model", "commit", "data_checksum",
-                                       "hardware", "similarity")}
-
-
-def read_results_csv(path: Path) -> pd.DataFrame:
-    """Read a results CSV with its text columns as text (:data:`TEXT_COLUMNS`)."""
-    return pd.read_csv(path, dtype=TEXT_COLUMNS)
-
-
-def record_scores(new: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Upsert ``new`` rows into the CSV at ``path`` (same key → replaced) and return the table."""
-    old = read_results_csv(path) if path.is_file() else pd.DataFrame(columns=SCORE_COLUMNS)
-    merged = pd.concat([old.astype(new.dtypes.to_dict(), errors="ignore"), new], ignore_index=True)
-    merged = merged.drop_duplicates(SCORE_KEY, keep="last")
-    merged = merged.sort_values(SCORE_KEY, kind="stable").reset_index(drop=True)
-    atomic_write_csv(merged[SCORE_COLUMNS], path)
-    return merged
-
-
-def record_predictions(new: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Upsert per-pair cosines (one run × task × dim replaces its old rows) into ``path``."""
-    new = new[PREDICTION_COLUMNS]  # full precision: rounding would create or break rank ties
-    if Path(path).is_file():
-        old = read_results_csv(path)
-        runs = new[PREDICTION_KEY[:5]].drop_duplicates()
-        stale = old.merge(runs.astype(old[PREDICTION_KEY[:5]].dtypes.to_dict()), how="left",
-                          on=PREDICTION_KEY[:5], indicator=True)["_merge"] == "both"
-        new = pd.concat([old[~stale.to_numpy()], new], ignore_index=True)
-    merged = new.sort_values(PREDICTION_KEY, kind="stable").reset_index(drop=True)
-    atomic_write_csv(merged, Path(path))
-    return merged
-
-
-def read_predictions(results_dir: Path) -> pd.DataFrame:
-    """Per-pair cosines of one profile (``predictions.csv.gz``)."""
-    path = Path(results_dir) / "predictions.csv.gz"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: run notebooks/02_training.ipynb for this profile first.")
-    return read_results_csv(path)
-
-
-def read_scores(results_dir: Path) -> pd.DataFrame:
-    """The tidy scores table of one profile."""
-    path = Path(results_dir) / "scores.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: run notebooks/02_training.ipynb for this profile first.")
-    return read_results_csv(path)
 
 
 # GATE Fig. 1: the four similarity functions MTEB and the ST evaluators report.

@@ -15,7 +15,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
 
-from gatelib.evaluation import read_results_csv, read_scores  # noqa: F401  (the notebooks read tables from here)
+from gatelib.results import read_results_csv, read_scores  # noqa: F401  (the notebooks read tables from here)
 from gatelib.profiles import PROJECT_ROOT
 from gatelib.recipes import CONFIGS
 from gatelib.significance import COMPARISON_COLUMNS, FDR, seed_summary

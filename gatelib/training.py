@@ -45,6 +45,7 @@ from gatelib.losses import build_losses, dataset_kind
 from gatelib.recipes import RECIPES, STARTS_FROM
 from gatelib.models import load_base_model
 from gatelib.profiles import Profile, TrainingRecipe
+from gatelib.results import UNRECORDED, hardware, mark_trained_precision
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,14 @@ def load_trained_model(profile: Profile, config: str, seed: int) -> SentenceTran
             f"No finished {config} run with seed {seed} for profile {profile.name} "
             f"(models/{profile.name}/{config}-seed{seed}/final): run notebooks/02_training first."
         )
-    return SentenceTransformer(str(final), device=resolve_device(profile.device))
+    model = SentenceTransformer(str(final), device=resolve_device(profile.device))
+    mark_trained_precision(model, _precision_of(_read_history(final)))
+    return model
+
+
+def _precision_of(history: list[dict]) -> str:
+    """The arithmetic a finished run trained in, from its totals row (runs before it was logged: unrecorded)."""
+    return next((row["precision"] for row in reversed(history) if "precision" in row), UNRECORDED)
 
 
 def run_dir(profile: Profile, config: str, seed: int) -> Path:
@@ -289,7 +297,9 @@ def train_model(
     if (final / COMPLETE_MARKER).is_file():
         logger.info("Loading finished run %s", final)
         history = _read_history(final)
-        return SentenceTransformer(str(final), device=device), history
+        model = SentenceTransformer(str(final), device=device)
+        mark_trained_precision(model, _precision_of(history))
+        return model, history
 
     if config in STARTS_FROM:  # stage 2 continues from the finished stage-1 model
         model = load_trained_model(profile, STARTS_FROM[config], seed)
@@ -327,6 +337,7 @@ def train_model(
             row.update(precision=precision, processes=args.world_size)
     logger.info("%s/%s seed %d trained in %s on %d process(es)", profile.name, config, seed, precision,
                 args.world_size)
+    mark_trained_precision(model, precision)
     if main_process:
         model.save(str(final), safe_serialization=True)
         _write_history(final, history)
@@ -354,7 +365,6 @@ def training_throughput(profile: Profile, config: str, train_datasets: dict[str,
     """
     import resource
 
-    from gatelib.evaluation import hardware
 
     if config in STARTS_FROM:
         raise ValueError(f"{config} continues from {STARTS_FROM[config]}: time a stage-1 config instead.")

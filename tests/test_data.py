@@ -426,6 +426,30 @@ def test_corpora_drop_whole_groups_with_a_near_copy(name, groups, columns):
         assert near.similarity.max() == pytest.approx(1.0, abs=1e-5)
 
 
+
+def test_decontaminated_bundled_set_drops_the_rows_with_a_near_copy():
+    """``<set>-decontaminated`` = the bundled set minus every row with a text at cosine >= the rule's
+    threshold to an evaluation or dev sentence: the row «مجموعة من الناس على الشاطئ» (STS17 has it
+    with a final full stop) is among those SICK loses; the rows kept and the rows dropped add up."""
+    from gatelib.decontamination import lexical_nearest
+
+    (plain, exact), (clean, dropped) = (D.loaded_train_set("sick-entailment"),
+                                        D.loaded_train_set("sick-entailment-decontaminated"))
+    # exact copies are near copies too: the rule drops them before the exact-match filter sees them
+    assert dropped["near_copy_row"] > exact["eval_overlap"] and dropped["eval_overlap"] == 0
+    assert len(clean) == len(plain) + exact["eval_overlap"] - dropped["near_copy_row"]
+    threshold, weights = D.DECONTAMINATION["lexical"], D._rule_vectorizer("sick-entailment-decontaminated")
+    texts = lambda ds: list(dict.fromkeys(list(ds["anchor"]) + list(ds["positive"])))  # noqa: E731
+    kept = texts(clean)
+    assert lexical_nearest(kept, D.held_out_references(), vectorizer=weights)[0].max() < threshold
+    lost = set(texts(plain)) - set(kept)  # each lost text is a near copy or shares a row with one
+    rows = [r for r in zip(plain["anchor"], plain["positive"]) if set(r) & lost]
+    sims = lexical_nearest([t for r in rows for t in r], D.held_out_references(), vectorizer=weights)[0]
+    assert (sims.reshape(-1, 2).max(axis=1) >= threshold).all()
+    assert "مجموعة من الناس على الشاطئ" in texts(plain) and "مجموعة من الناس على الشاطئ" not in kept
+    assert D.data_fingerprint("sick-entailment") != D.data_fingerprint("sick-entailment-decontaminated")
+    assert "sick-entailment-decontaminated" in D.TRAIN_SETS
+
 @CAPTION_SCALE
 def test_contaminated_arm_has_the_same_size_and_the_near_copies():
     clean, (dirty, dropped) = D.load_train_set("flickr30k-pairs"), D.loaded_train_set("flickr30k-pairs-contaminated")

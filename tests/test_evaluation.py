@@ -3,15 +3,8 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from gatelib.evaluation import (
-    SCORE_COLUMNS,
-    atomic_write_csv,
-    evaluate_model,
-    read_predictions,
-    read_scores,
-    record_scores,
-    sts_scores,
-)
+from gatelib.evaluation import evaluate_model, read_predictions, sts_scores
+from gatelib.results import mark_trained_precision
 
 
 def test_sts_scores_match_scipy_on_truncated_cosine():
@@ -23,45 +16,6 @@ def test_sts_scores_match_scipy_on_truncated_cosine():
     cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert table.loc[table.dim == 4, "spearman_cosine"].item() == pytest.approx(100 * spearmanr(gold, cosine).statistic)
     assert list(table.dim) == [16, 4] and (table.n_pairs == 50).all()
-
-
-def _rows(value, seed=0, commit="c"):
-    return pd.DataFrame([{
-        "profile": "t", "config": "mrl", "seed": seed, "task": "sts17-ar-ar", "dim": 8,
-        "spearman_cosine": value, "pearson_cosine": value, "n_pairs": 3, "n_truncated": 0, "model": "m",
-        "commit": commit, "data_checksum": "d", "max_seq_length": 32, "hardware": "cpu"}])[SCORE_COLUMNS]
-
-
-def test_commits_that_look_like_numbers_survive_an_upsert(tmp_path):
-    """A short sha such as 4540097e89 is a float literal to pandas: it must stay text."""
-    path = tmp_path / "scores.csv"
-    record_scores(_rows(1.0, commit="4540097e89"), path)
-    record_scores(_rows(2.0, seed=1, commit="0123456789"), path)
-    assert list(read_scores(tmp_path).commit) == ["4540097e89", "0123456789"]
-
-
-def test_record_scores_upserts_by_key(tmp_path):
-    path = tmp_path / "scores.csv"
-    record_scores(_rows(1.0), path)
-    record_scores(_rows(2.0, seed=1), path)
-    table = record_scores(_rows(3.0), path)  # same key as the first row: replaced
-    assert len(table) == 2
-    assert sorted(pd.read_csv(path).spearman_cosine) == [2.0, 3.0]
-
-
-def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
-    path = tmp_path / "scores.csv"
-    record_scores(_rows(1.0), path)
-    before = path.read_bytes()
-
-    def disk_full(*args, **kwargs):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr("os.fsync", disk_full)
-    with pytest.raises(OSError, match="No space"):
-        atomic_write_csv(_rows(9.0), path)
-    assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]  # no temp file left behind
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +101,9 @@ def test_predictions_reproduce_the_scores_and_are_upserted(tiny_encoder_path, to
     first = path.read_bytes()
     evaluate_model(tiny, {"toy": toy_sts}, (32, 8), predictions_csv=path, seed=0, **tags)  # replaces
     assert path.read_bytes() == first  # same rows, same bytes (gzip header time fixed)
+    assert set(scores.precision) == {"untrained"}  # not trained by gatelib.training
+    mark_trained_precision(tiny, "bf16")
+    assert set(evaluate_model(tiny, {"toy": toy_sts}, (8,), seed=0, **tags).precision) == {"bf16"}
     pred = read_predictions(tmp_path)
     assert len(pred) == 2 * 2 * len(toy_sts) and set(pred.seed) == {0, 1}
     for dim in (32, 8):

@@ -6,7 +6,7 @@ from gatelib.profiles import ProfileError, available_profiles, load_profile
 
 
 def test_shipped_profiles_load():
-    assert available_profiles() == ["contamination", "fast", "fast-baseline", "fast-frozen", "grid", "ideas", "offline",
+    assert available_profiles() == ["contamination", "fast", "fast-baseline", "fast-frozen", "grid", "ideas", "large", "offline",
                                     "paper", "seeds", "smoke"]
     offline = load_profile("offline")
     assert offline.matryoshka_dims == (384, 256, 128, 64, 32)
@@ -14,10 +14,15 @@ def test_shipped_profiles_load():
     paper = load_profile("paper")
     assert paper.matryoshka_dims == (768, 512, 256, 128, 64)  # GATE §3.2.1
     assert paper.training.batch_size == 128 and paper.hub
+    large = load_profile("large")  # the main evidence: every training set decontaminated
+    from gatelib.corpora import CORPORA
+    from gatelib.data import DECONTAMINATED_SETS
+
+    assert all(n in DECONTAMINATED_SETS or n in CORPORA for n in large.all_train_sets)
 
 
 def test_unknown_profile_names_the_available_ones():
-    with pytest.raises(ProfileError, match="Available profiles: contamination, fast, fast-baseline, fast-frozen, grid, ideas, offline, paper, seeds, smoke"):
+    with pytest.raises(ProfileError, match="Available profiles: contamination, fast, fast-baseline, fast-frozen, grid, ideas, large, offline, paper, seeds, smoke"):
         load_profile("ofline")
 
 

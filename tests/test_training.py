@@ -10,7 +10,8 @@ from transformers import TrainerCallback
 
 from gatelib import training
 from gatelib.evaluation import encode_pairs
-from gatelib.training import COMPLETE_MARKER, run_dir, train_model
+from gatelib.results import trained_precision
+from gatelib.training import COMPLETE_MARKER, load_trained_model, run_dir, train_model
 
 from conftest import toy_sentences
 
@@ -31,6 +32,11 @@ def test_same_seed_same_model_other_seed_differs(tiny_profile, toy_triplets, toy
     assert not np.allclose(embed(a, toy_sts), embed(c, toy_sts))
     assert (run_dir(tiny_profile, "mrl", 0) / "final" / COMPLETE_MARKER).is_file()
     assert not (run_dir(tiny_profile, "mrl", 0) / "checkpoints").exists()  # a finished run keeps only final/
+    # the arithmetic that ran travels with the model, trained or loaded, into its score rows
+    again, _ = train_model(tiny_profile, "mrl", 0, {"t": toy_triplets})
+    ran = history[-1]["precision"]
+    assert ran in ("bf16", "fp32") and trained_precision(a) == trained_precision(again) == ran
+    assert trained_precision(load_trained_model(tiny_profile, "mrl", 0)) == ran
 
 
 class Interrupt(TrainerCallback):
