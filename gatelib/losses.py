@@ -66,7 +66,7 @@ from torch import nn
 
 from gatelib import recipes
 from gatelib.matryoshka import check_matryoshka_dims
-from gatelib.profiles import ProfileError
+from gatelib.recipes import ProfileError
 
 # The recipes themselves are data (gatelib.recipes); these names are kept for the notebooks.
 UNTRAINED, TRAINED_CONFIGS, CONFIGS = recipes.UNTRAINED, recipes.TRAINED_CONFIGS, recipes.CONFIGS

@@ -21,14 +21,10 @@ from pathlib import Path
 import yaml
 
 from gatelib.matryoshka import MatryoshkaDimsError, check_matryoshka_dims
-from gatelib.recipes import CONFIGS, RECIPES, STS_LOSSES
+from gatelib.recipes import CONFIGS, RECIPES, STS_LOSSES, ProfileError  # noqa: F401  (ProfileError: re-exported)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PARAMS_DIR = PROJECT_ROOT / "params"
-
-
-class ProfileError(ValueError):
-    """A profile name, key or value that cannot be run."""
 
 
 @dataclass(frozen=True)

