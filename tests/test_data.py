@@ -95,7 +95,7 @@ TRAIN_ROWS = {  # after de-duplication and leak filtering
 
 
 def test_registries_cover_counts():
-    assert set(D.EVAL_SETS) == set(EVAL_ROWS) and set(D.TRAIN_SETS) == set(TRAIN_ROWS) | set(D.CONTAMINATED_SETS)
+    assert set(D.EVAL_SETS) == set(EVAL_ROWS) and set(D.TRAIN_SETS) == set(TRAIN_ROWS) | set(D.CONTAMINATED_SETS) | set(D.DECONTAMINATED_SETS)
     assert D.CONTAMINATED_SETS == ("flickr30k-pairs-contaminated",)
     assert set(D.EVAL_SETS_TEST) <= set(D.EVAL_SETS) | set(D.RETRIEVAL_SETS)
 
