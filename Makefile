@@ -33,12 +33,15 @@ book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 # The whole book as one PDF: single-page HTML printed by headless Chromium (Debian: apt install
-# chromium). The page is moved to the build root so its relative _static/ and _images/ links resolve.
+# chromium). The page is moved to the build root so its relative _static/ and _images/ links resolve,
+# and gets a contents page (book/print_contents.py); page numbers and chapter breaks: book/_static/print.css.
 pdf: setup
 	$(BIN)/python -m gatelib.provenance
 	$(BIN)/jupyter-book build . --builder singlehtml -W -n --keep-going
 	cp _build/singlehtml/book/intro.html _build/singlehtml/book.html
-	chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer \
+	$(BIN)/python book/print_contents.py _toc.yml _build/singlehtml/book.html
+	chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
+		--no-first-run --disable-sync --no-pdf-header-footer --generate-pdf-document-outline \
 		--print-to-pdf=_build/gate-study.pdf _build/singlehtml/book.html
 	@echo "PDF: _build/gate-study.pdf"
 

@@ -99,6 +99,17 @@ class Profile:
     #: of the book share a title. Empty: the notebook's own heading.
     title: str = ""
 
+    def shows(self, section: str) -> bool:
+        """Whether this profile has anything for a chapter section that not every profile has (a
+        notebook cell tagged ``only-if:<section>``; ``gatelib.provenance`` keeps the cells of a
+        section it lacks off the page, so no chapter shows an empty table)."""
+        has = {"contaminated-arms": any(RECIPES[c].contaminated for c in self.configs if c in RECIPES),
+               "probes": bool(self.probes or self.probe_comparisons), "compared-with": bool(self.compared_with),
+               "throughput": (self.results_dir / "throughput.csv").is_file()}
+        if section not in has:
+            raise ProfileError(f"No chapter section {section!r}; choose from {sorted(has)}.")
+        return has[section]
+
     @property
     def results_dir(self) -> Path:
         """Where this profile's tidy CSVs live: ``results/<profile>/``."""

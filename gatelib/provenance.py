@@ -27,6 +27,8 @@ NOTEBOOK_KEY = "gate"
 EXECUTED_NOTEBOOKS = ("book/*/*.ipynb", "tests/notebooks/*.ipynb")
 #: Stamp key of the source heading a chapter title replaced (:func:`set_title`).
 TITLE_KEY = "source_title"
+#: A cell tagged ``only-if:<section>`` belongs to a section some profiles have nothing for.
+ONLY_IF = "only-if:"
 #: Folders whose uncommitted changes make a result ``+dirty``.
 TRACKED_SOURCES = ("gatelib", "params", "data", "notebooks")
 
@@ -114,22 +116,42 @@ def sync_tags(executed: Path, source: Path) -> bool:
     """Copy the cell tags of ``source`` (how the book shows each cell: ``hide-input``,
     ``remove-cell``…) into ``executed``, cell for cell, and keep papermill's injected-parameters
     cell off the page (``remove-cell``; nbval and Colab still run it, and the provenance line says
-    which profile ran); True if anything changed. Tags are not part of the digest, so a
-    presentation change needs no re-execution; different cells refuse."""
+    which profile ran); True if anything changed. A cell tagged ``only-if:<section>`` is kept off
+    the page too where the profile that ran has nothing for that section (``Profile.shows``: no
+    empty tables). Tags are not part of the digest, so a presentation change needs no
+    re-execution; different cells refuse."""
     nb, src = nbformat.read(executed, as_version=4), nbformat.read(source, as_version=4)
     if notebook_digest(nb) != notebook_digest(src):
         raise ValueError(f"{project_relative(executed)}: its cells differ from {project_relative(source)}; re-execute it")
     injected = _injected_on_page(nb)
-    if _tags(nb) == _tags(src) and not injected:
+    wanted = page_tags(src, executed_profile(nb))
+    if _tags(nb) == wanted and not injected:
         return False
     for cell in injected:
         cell.metadata["tags"] = [*cell.metadata["tags"], "remove-cell"]
-    for cell, tags in zip(_own_cells(nb), _tags(src)):
+    for cell, tags in zip(_own_cells(nb), wanted):
         cell.metadata["tags"] = tags
         if not tags:
             del cell.metadata["tags"]
     nbformat.write(nb, executed)
     return True
+
+
+def executed_profile(nb: nbformat.NotebookNode) -> str | None:
+    """The profile papermill ran ``nb`` under (its injected parameter), or None."""
+    return nb.metadata.get("papermill", {}).get("parameters", {}).get("profile")
+
+
+def page_tags(source: nbformat.NotebookNode, profile: str | None) -> list[list[str]]:
+    """The tags of ``source``'s cells as an executed copy under ``profile`` carries them: the
+    source's own, plus ``remove-cell`` on each ``only-if:<section>`` cell the profile does not show."""
+    cfg = load_profile(profile) if profile in available_profiles() else None
+    tags = _tags(source)
+    for cell_tags in tags:
+        hidden = [t for t in cell_tags if t.startswith(ONLY_IF) and cfg is not None and not cfg.shows(t[len(ONLY_IF):])]
+        if hidden and "remove-cell" not in cell_tags:
+            cell_tags.append("remove-cell")
+    return tags
 
 
 def stamp_notebook(executed: Path, source: Path, commit: str | None = None) -> dict:
@@ -171,7 +193,7 @@ def stale_notebooks(root: Path = PROJECT_ROOT, patterns=EXECUTED_NOTEBOOKS, comm
                             f"(at {stamp['commit']}); re-execute it")
         elif notebook_digest(nb) != stamp["source_sha256"]:
             problems.append(f"{name}: its cells differ from the source it was executed from")
-        elif _tags(nb) != _tags(nbformat.read(source, as_version=4)) or _injected_on_page(nb):
+        elif _tags(nb) != page_tags(nbformat.read(source, as_version=4), executed_profile(nb)) or _injected_on_page(nb):
             problems.append(f"{name}: its cell tags differ from {stamp['source']}'s; "
                             "copy them with python -m gatelib.provenance --sync-tags")
         elif committed and not _is_commit(stamp.get("commit", "")):

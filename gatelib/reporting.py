@@ -358,7 +358,7 @@ def benchmark_table(scores: pd.DataFrame, peers: pd.DataFrame, dims: tuple[int, 
     reported = reported.set_index("model").loc[[m for m in PEER_MODELS if m in set(reported.model)]].reset_index()
     table = pd.concat([measured, PAPER_TABLE3, reported], ignore_index=True)
     tasks = [t for t in BENCHMARK_TASKS if t in table.columns]
-    return table[["model", "dim", *tasks, "source"]]
+    return table[["model", "source", "dim", *tasks]]  # the source beside the model: never behind a scrollbar
 
 
 def verdict_table(comparisons: pd.DataFrame) -> pd.DataFrame:
@@ -410,16 +410,20 @@ def plot_forest(comparisons: pd.DataFrame, family: str, task: str):
 def seeds_table(summary: pd.DataFrame, task: str) -> pd.DataFrame:
     """Mean ± std over seeds (``gatelib.significance.seed_summary``) per config and dim on one task."""
     rows = summary[summary.task == task]
-    cell = rows.apply(lambda r: f"{r['mean']:.2f} ± {r['std']:.2f} (n={r.seeds})", axis=1)
-    return _cells_by_dim(rows.assign(cell=cell), "config")
+    return _cells_by_dim(rows.assign(cell=rows.apply(_seeds_cell, axis=1)), "config")
+
+
+def _seeds_cell(row) -> str:
+    """``mean ± std (n=seeds)``; one run (the untrained model, a one-seed profile) has no spread
+    to show, so its cell is its score and ``(1 run)``."""
+    return f"{row['mean']:.2f} (1 run)" if row.seeds == 1 else f"{row['mean']:.2f} ± {row['std']:.2f} (n={row.seeds})"
 
 
 def seeds_table_by_task(summary: pd.DataFrame, tasks, dims) -> pd.DataFrame:
     """:func:`seeds_table` for several tasks at ``dims``, one row per config and task."""
     rows = summary[summary.task.isin(tasks) & summary.dim.isin(dims)]
-    cell = rows.apply(lambda r: f"{r['mean']:.2f} ± {r['std']:.2f} (n={r.seeds})", axis=1)
     order = {t: i for i, t in enumerate(tasks)}
-    rows = rows.assign(cell=cell, row=rows.config + " (" + rows.task + ")", order=rows.task.map(order))
+    rows = rows.assign(cell=rows.apply(_seeds_cell, axis=1), row=rows.config + " (" + rows.task + ")", order=rows.task.map(order))
     return _cells_by_dim(rows.sort_values(["order", "config"], kind="stable"), "row").rename(columns={"row": "config (task)"})
 
 

@@ -220,3 +220,13 @@ def test_a_contaminated_config_swaps_each_corpus_for_its_twin(tmp_path, monkeypa
     monkeypatch.setattr(profiles, "PARAMS_DIR", tmp_path)
     with pytest.raises(ProfileError, match="mrl-contaminated needs a grouped corpus"):
         load_profile("nocorpus")
+
+
+def test_a_profile_shows_only_the_chapter_sections_it_has_something_for():
+    shown = {name: {s for s in ("contaminated-arms", "probes", "compared-with") if load_profile(name).shows(s)}
+             for name in ("offline", "ideas", "fast", "contamination")}
+    assert shown == {"offline": set(), "ideas": {"probes"}, "fast": {"compared-with"},
+                     "contamination": {"contaminated-arms"}}
+    assert load_profile("offline").shows("throughput")  # results/offline/throughput.csv is committed
+    with pytest.raises(ProfileError, match="choose from"):
+        load_profile("offline").shows("no-such-section")

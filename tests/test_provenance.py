@@ -167,3 +167,29 @@ def test_every_book_chapter_has_its_own_title():
         heading = next(line for line in text.splitlines() if line.startswith("# "))
         titles.setdefault(heading, []).append(str(path.relative_to(PROJECT_ROOT)))
     assert {t: p for t, p in titles.items() if len(p) > 1} == {}
+
+
+def test_a_section_the_profile_has_nothing_for_is_kept_off_the_page(tmp_path):
+    import nbformat
+
+    from gatelib.provenance import notebook_digest, page_tags, stale_notebooks, sync_tags
+
+    source = _notebook(tmp_path / "notebooks" / "04_benchmarks.ipynb", "x = 1", "print('probes')", "print('ok')")
+    src = nbformat.read(source, as_version=4)
+    src.cells[1].metadata["tags"] = ["hide-input", "only-if:probes"]
+    nbformat.write(src, source)
+    assert page_tags(src, "offline")[1] == ["hide-input", "only-if:probes", "remove-cell"]  # offline has no probes
+    assert page_tags(src, "ideas")[1] == ["hide-input", "only-if:probes"]
+    assert page_tags(src, None)[1] == ["hide-input", "only-if:probes"]  # not run by papermill: all shown
+    executed = tmp_path / "book" / "offline" / "04_benchmarks.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("tags", None)
+    nb.metadata["papermill"] = {"parameters": {"profile": "offline"}}
+    nb.metadata["gate"] = {"source": "notebooks/04_benchmarks.ipynb", "source_sha256": notebook_digest(nb), "commit": "0123456789"}
+    executed.parent.mkdir(parents=True)
+    nbformat.write(nb, executed)
+    assert "cell tags differ" in stale_notebooks(tmp_path)[0]
+    assert sync_tags(executed, source) and not sync_tags(executed, source)
+    assert "remove-cell" in nbformat.read(executed, as_version=4).cells[1].metadata["tags"]
+    assert stale_notebooks(tmp_path) == []

@@ -148,7 +148,8 @@ def test_seeds_table_by_task_keeps_the_task_order():
                             "mean": [1.0, 2.0, 3.0], "std": [0.0, 0.1, 0.2], "seeds": [3, 3, 1]})
     table = reporting.seeds_table_by_task(summary, ["y", "x"], (64,))
     assert list(table["config (task)"]) == ["a (y)", "a (x)", "b (x)"]
-    assert table.loc[2, "64 dims"] == "3.00 ± 0.20 (n=1)"
+    assert table.loc[1, "64 dims"] == "2.00 ± 0.10 (n=3)"
+    assert table.loc[2, "64 dims"] == "3.00 (1 run)"  # one run has no spread to show
 
 
 def test_markdown_table_as_text_keeps_signed_differences():
