@@ -896,6 +896,9 @@ _OFFLINE_ALTERNATIVE = {
 #: (score_min, score_max) of the raw Hub scores, for normalisation to [0, 1].
 _HUB_SCORE_RANGE = {"mteb-sts17": (0.0, 5.0), "mteb-sts22": (1.0, 4.0), "mteb-sts22-v2": (1.0, 4.0)}
 _HUB_TRAIN = ("arabic-nli-triplet", "arabic-nli-pair-class", "arabic-stsb")
+#: The group of a Hub training row for the near-copy rule: an NLI premise block (every triplet or
+#: pair that shares the premise, whose hypotheses paraphrase it); Arabic-stsb's rows are their own.
+_HUB_GROUP = {"arabic-nli-triplet": "anchor", "arabic-nli-pair-class": "premise", "arabic-stsb": None}
 
 def load_hub_dataset(name: str, split: str | None = None, *, drop_eval_overlap: bool = True) -> datasets.Dataset:
     """Load one of the paper's Hub datasets (:data:`HUB_DATASETS`) with bundled-set column
@@ -906,7 +909,9 @@ def load_hub_dataset(name: str, split: str | None = None, *, drop_eval_overlap: 
     Offline (HF_HUB_OFFLINE=1 or huggingface.co unreachable within 3 s) raises
     :class:`DataError` naming the bundled alternative. For the training sets
     (Arabic-NLi-* are SNLI/MultiNLI translations, and STS17 is built from SNLI) rows that
-    share a normalised sentence with the bundled held-out tests are dropped unless
+    share a normalised sentence with the bundled held-out tests are dropped, and then, by the
+    grouped corpora's near-copy rule (:data:`DECONTAMINATION`), every premise block (``_HUB_GROUP``)
+    with a text at char-TF-IDF cosine >= the threshold to any evaluation or dev sentence, unless
     ``drop_eval_overlap=False``.
     """
     return loaded_hub_dataset(name, split, drop_eval_overlap=drop_eval_overlap).dataset
@@ -956,8 +961,27 @@ def loaded_hub_dataset(name: str, split: str | None = None, *, drop_eval_overlap
         ds = ds.filter(lambda b: [not any(normalize_text(b[c][i] or "") in against for c in str_cols)
                                   for i in range(len(b[str_cols[0]]))], batched=True)
         dropped["eval_overlap"] = before - len(ds)
-        logger.info("load_hub_dataset(%r): dropped %d rows overlapping the held-out tests", name, before - len(ds))
+        ds, dropped["near_copy_group"] = _drop_near_copy_groups(ds, _HUB_GROUP[name])
+        logger.info("load_hub_dataset(%r): dropped %s", name, dropped)
     return Loaded(ds, dropped)
+
+
+def _drop_near_copy_groups(ds: datasets.Dataset, group_column: str | None) -> tuple[datasets.Dataset, int]:
+    """``ds`` without every group (rows sharing ``group_column``'s normalised text; each row its own
+    group if None) that has a text at char-TF-IDF cosine >= ``DECONTAMINATION["lexical"]`` to any
+    evaluation or dev sentence (:func:`held_out_references`), and the number of rows dropped."""
+    if not len(ds):
+        return ds, 0
+    columns = _string_columns(ds)
+    rows = [[t or "" for t in row] for row in zip(*(ds[c] for c in columns))]
+    texts = list(dict.fromkeys(t for row in rows for t in row))
+    sims, _ = lexical_nearest(texts, held_out_references())
+    near = {t for t, s in zip(texts, sims) if s >= DECONTAMINATION["lexical"]}
+    where = columns.index(group_column) if group_column else None
+    groups = [normalize_text(row[where]) if where is not None else i for i, row in enumerate(rows)]
+    flagged = {g for g, row in zip(groups, rows) if near.intersection(row)}
+    keep = [i for i, g in enumerate(groups) if g not in flagged]
+    return ds.select(keep), len(ds) - len(keep)
 
 
 # --------------------------------------------------------------------------- by name

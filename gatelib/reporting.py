@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
@@ -117,13 +117,27 @@ def plot_metrics_vs_dim(table: pd.DataFrame, task: str, metrics: list[str]):
     return axes
 
 
-def plot_training_loss(history: pd.DataFrame, ax=None):
-    """Training loss per logged step, one line per (config, seed)."""
-    ax = ax or plt.subplots(figsize=(6, 3.2))[1]
-    sns.lineplot(data=history, x="step", y="loss", hue="run", ax=ax)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("training loss")
-    return ax
+def plot_training_loss(history: pd.DataFrame, col_wrap: int = 4) -> plt.Figure:
+    """Training loss per logged step: one panel per config in its book colour (losses of different
+    recipes are on different scales), one line per seed, loss on a log axis; returns the figure."""
+    runs = history.assign(config=history.run.str.rsplit(" seed ", n=1).str[0])
+    configs = list(dict.fromkeys(runs.config))
+    ncols = min(col_wrap, len(configs))
+    nrows = -(-len(configs) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.2 * nrows), sharex=True, squeeze=False,
+                             layout="constrained")
+    colours = config_palette(configs)
+    for ax, config in zip(axes.flat, configs):
+        for run, rows in runs[runs.config == config].groupby("run", sort=False):
+            ax.plot(rows.step, rows.loss, color=colours[config], lw=1, alpha=0.8, label=run.rsplit(" ", 1)[-1])
+        ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_title(config, fontsize="medium", color=colours[config])
+    for ax in axes.flat[len(configs):]:
+        ax.set_visible(False)
+    fig.supxlabel("optimizer step", fontsize="medium")
+    fig.supylabel("training loss (log)", fontsize="medium")
+    return fig
 
 
 def history_frame(histories: list[dict]) -> pd.DataFrame:

@@ -365,6 +365,10 @@ def test_hub_online_path_normalises_and_filters(monkeypatch, held_out):
         "mteb-sts22": {"sentence1": ["a", "b"], "sentence2": ["c", "d"], "score": [1.0, 4.0]},
         "arabic-stsb": {"sentence1": ["a"], "sentence2": ["c"], "score": [0.76]},
         "arabic-nli-triplet": {"anchor": ["a", planted], "positive": ["b", "x"], "negative": ["c", "y"]},
+        # a near copy (final full stop) of an STS17 sentence as one hypothesis of a premise block:
+        # the whole block (both rows with premise "p") goes, the other premise stays
+        "arabic-nli-pair-class": {"premise": ["p", "p", "q"], "hypothesis": [planted + ".", "h2", "h3"],
+                                  "label": [0, 2, 1]},
     }
     calls = []
 
@@ -380,7 +384,11 @@ def test_hub_online_path_normalises_and_filters(monkeypatch, held_out):
     assert D.load_hub_dataset("mteb-sts22")["score"] == [0.0, 1.0]
     assert D.load_hub_dataset("arabic-stsb")["score"] == pytest.approx([0.76])
     trip, dropped = D.loaded_hub_dataset("arabic-nli-triplet")
-    assert trip["anchor"] == ["a"] and dropped == {"eval_overlap": 1}
+    assert trip["anchor"] == ["a"] and dropped == {"eval_overlap": 1, "near_copy_group": 0}
+    pairs, dropped = D.loaded_hub_dataset("arabic-nli-pair-class")
+    assert pairs["premise"] == ["q"] and dropped == {"eval_overlap": 0, "near_copy_group": 2}
+    kept, dropped = D.loaded_hub_dataset("arabic-nli-pair-class", drop_eval_overlap=False)
+    assert len(kept) == 3 and dropped == {}
     assert D.loaded_hub_dataset("mteb-sts17").dropped == {}  # evaluation sets are never filtered
 
 

@@ -2,6 +2,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
@@ -96,6 +97,18 @@ def test_one_colour_per_config_everywhere(scores):
     assert tuple(colours["mrl"][:3]) == tuple(reporting.CONFIG_COLOURS["mrl"][:3])
     assert reporting.config_palette(["mrl@fast", "probe-x"]) == {
         "mrl@fast": reporting.CONFIG_COLOURS["mrl"], "probe-x": (0.5, 0.5, 0.5)}
+
+
+def test_training_loss_plot_has_a_panel_per_config_in_its_colour():
+    history = pd.DataFrame({"step": [1, 2, 1, 2, 1, 2], "loss": [3.0, 2.0, 3.5, 2.5, 9.0, 4.0],
+                            "run": ["mrl seed 0"] * 2 + ["mrl seed 1"] * 2 + ["mnrl seed 0"] * 2})
+    figure = reporting.plot_training_loss(history, col_wrap=4)
+    visible = [ax for ax in figure.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["mrl", "mnrl"]
+    assert [len(ax.get_lines()) for ax in visible] == [2, 1]  # one line per seed
+    assert tuple(visible[0].get_lines()[0].get_color()[:3]) == tuple(reporting.CONFIG_COLOURS["mrl"][:3])
+    assert visible[0].get_yscale() == "log"
+    plt.close(figure)
 
 
 def test_history_keeps_loss_rows_and_time_table_keeps_totals():
