@@ -130,6 +130,26 @@ def nearest_takeaway(table: pd.DataFrame, threshold: float) -> str:
             f"the closest reaches {test.similarity.max():.2f} ({test.loc[test.similarity.idxmax(), 'training set']}).")
 
 
+def embedding_null_takeaway(null: pd.DataFrame, threshold: float) -> str:
+    """At the embedding rule's threshold: the share of STS17's sentences and of unseen-image captions
+    with a training caption that close, for each state of the training captions."""
+    at = null[(null.threshold - threshold).abs() < 1e-9]
+    share = at.set_index(["training captions", "queries"]).share
+    parts = "; ".join(f"{state}: STS17 {100 * share[state, 'STS17 Arabic sentences']:.1f} %, unseen-image captions "
+                      f"{100 * share[state, 'unseen-image captions']:.1f} %" for state in dict.fromkeys(at["training captions"]))
+    return f"Sentences with a training caption at embedding cosine ≥ {threshold:g} — {parts}."
+
+
+def probes_takeaway(differences: pd.DataFrame, first: str = "sts17-ar-ar 384", dev: str = "stsb-ar-mt 384") -> str:
+    """How many probes beat the baseline on the headline test and on the dev set at full size, and
+    the largest gain and loss of the table (``gatelib.reporting.probe_differences``)."""
+    cells = differences.stack()
+    best, worst = cells.idxmax(), cells.idxmin()
+    return (f"{(differences[first] > 0).sum()} of {len(differences)} probe runs beat the baseline on {first}, "
+            f"{(differences[dev] > 0).sum()} on {dev}; largest gain {cells[best]:+.2f} ({best[0]}, {best[1]}), "
+            f"largest loss {cells[worst]:+.2f} ({worst[0]}, {worst[1]}).")
+
+
 def throughput_takeaway(throughput: pd.DataFrame) -> str:
     """The fastest setting and the speed-up of each over the first (today's recipe)."""
     rate = throughput.set_index("setting").pairs_per_s

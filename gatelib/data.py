@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import re
 import unicodedata
@@ -132,14 +133,28 @@ TRAIN_SETS: tuple[str, ...] = (*_TRAIN_FILES, *DECONTAMINATED_SETS, *corpora.COR
 #: Corpora trained on *without* decontamination: the contaminated arm of the contamination
 #: experiment, and nothing else. Every other training set is filtered.
 CONTAMINATED_SETS: tuple[str, ...] = tuple(n for n in corpora.CORPORA if n.endswith("-contaminated"))
+#: The sets the near-copy rule measures (the contaminated arms read their clean twin's measurement).
+NEAR_COPY_SETS: tuple[str, ...] = (*(n for n in corpora.CORPORA if n not in CONTAMINATED_SETS), *DECONTAMINATED_SETS)
 #: Near-copy rule for the grouped corpora (``gatelib.decontamination``): a group (an image's
 #: captions, an XNLI premise block, a tweet and its references) is dropped whole if any of its
 #: texts has char 3-5-gram TF-IDF cosine >= ``lexical`` to any evaluation or dev sentence
 #: (:data:`EVAL_SETS` and :data:`RETRIEVAL_SETS`), after ``normalize_for_matching``. 0.7 is where
 #: STS17's sentences start to sit closer to the Flickr30k training captions than captions of
 #: unseen Flickr30k images do (data chapter), and where a caption starts to contain a test
-#: sentence whole («الناس ينتظرون في منطقة الراحة» for «الناس ينتظرون»).
-DECONTAMINATION: dict[str, float] = {"lexical": 0.7}
+#: sentence whole («الناس ينتظرون في منطقة الراحة» for «الناس ينتظرون»). ``semantic``: the same for
+#: the cosine of the untrained base model's embeddings (``gatelib.near_copies`` measures it once and
+#: commits it to :data:`NEAR_COPY_FILES`). The base model puts nearly every caption pair between 0.90
+#: and 1.0, so only the top of that band tells a copy: at 0.98 a matched pair is the same sentence up
+#: to inflection, word order or one word («امرأة تلعب التنس وضرب الكرة» for «امرأة تلعب التنس وتضرب
+#: الكرة», TF-IDF 0.62), and with both rules STS17's sentences come no closer to the training
+#: captions than captions of unseen images do from there up (data chapter).
+DECONTAMINATION: dict[str, float] = {"lexical": 0.7, "semantic": 0.98}
+#: The rule in words, for dataset descriptions.
+_RULE = (f"char-TF-IDF cosine >= {DECONTAMINATION['lexical']} or base-model embedding cosine >= "
+         f"{DECONTAMINATION['semantic']}")
+#: The committed embedding measurement: the table, what it was measured with, and its null distribution.
+NEAR_COPY_FILES: tuple[str, ...] = ("near_copies/embedding_nearest.csv.gz", "near_copies/embedding_nearest.json",
+                                    "near_copies/embedding_null.csv")
 
 
 
@@ -171,7 +186,8 @@ def files_for(name: str) -> tuple[str, ...]:
         return _TRAIN_FILES[name] + tuple(f for f in test_files if f not in _TRAIN_FILES[name])
     if name in corpora.CORPUS_FILES or name in DECONTAMINATED_SETS:  # checked against every evaluation and dev set
         own = corpora.CORPUS_FILES.get(name) or _TRAIN_FILES[name.removesuffix(DECONTAMINATED)]
-        return own + tuple(dict.fromkeys(f for files in _EVAL_FILES.values() for f in files if f not in own))
+        rule = NEAR_COPY_FILES[:2] if name not in CONTAMINATED_SETS else ()
+        return own + tuple(dict.fromkeys(f for files in _EVAL_FILES.values() for f in files if f not in own)) + rule
     raise DataError(f"unknown dataset {name!r}; choose one of {EVAL_SETS + TRAIN_SETS}")
 
 
@@ -648,12 +664,11 @@ def loaded_train_set(name: str, *, drop_eval_overlap: bool = True) -> Loaded:
     dropped = {"duplicates": 0, **dropped}
     rule = f"eval-overlap filter {'on' if drop_eval_overlap else 'OFF'} against {', '.join(EVAL_SETS_TEST)}"
     if base != name:  # a row is its own group (see DECONTAMINATED)
-        near = nearest_held_out(name)
-        flagged = contaminated_groups(list(near["group"]), (near["similarity"].to_numpy(), DECONTAMINATION["lexical"]))
-        keep = [i for i in range(len(next(iter(cols.values())))) if i not in flagged]
-        cols, dropped["near_copy_row"] = {c: [v[i] for i in keep] for c, v in cols.items()}, len(flagged)
-        rule += (f"; rows with a text at char-TF-IDF cosine >= {DECONTAMINATION['lexical']} to any evaluation or dev "
-                 "sentence dropped")
+        lexical, semantic = near_copy_groups(name)
+        keep = [i for i in range(len(next(iter(cols.values())))) if i not in lexical | semantic]
+        cols = {c: [v[i] for i in keep] for c, v in cols.items()}
+        dropped["near_copy_row"], dropped["embedding_near_copy_row"] = len(lexical), len(semantic - lexical)
+        rule += f"; rows with a near copy of any evaluation or dev sentence dropped ({_RULE})"
     return _train_dataset(name, cols, dropped, _TRAIN_FILES[base], drop_eval_overlap, rule)
 
 
@@ -695,14 +710,31 @@ def _rule_texts(name: str) -> list[tuple]:
 
 
 @functools.lru_cache(maxsize=8)
-def _nearest(name: str, fingerprint: str) -> tuple[pd.DataFrame, object]:
-    """The rule's table for corpus ``name`` and the TF-IDF vectoriser it was measured with."""
+def _nearest(name: str, fingerprint: str) -> tuple[pd.DataFrame, object, str]:
+    """The rule's table for corpus ``name``, the TF-IDF vectoriser it was measured with and the
+    sha256 of the texts (:func:`rule_texts_sha256`)."""
     texts, refs = _rule_texts(name), held_out_references()
     vectorizer = char_vectorizer()
     sims, idx = lexical_nearest([t for _, t in texts], refs, vectorizer=vectorizer)
     table = pd.DataFrame({"group": [g for g, _ in texts], "text": [t for _, t in texts], "similarity": sims,
                           "nearest": np.array([refs[i] if i >= 0 else "" for i in idx], dtype=object)})
-    return table, vectorizer
+    return table, vectorizer, texts_sha256(f"{g!r}\t{t}" for g, t in texts)
+
+
+def _source_key(name: str) -> str:
+    """The checksums of the files ``name``'s texts and the references come from (not the rule's)."""
+    sums = _load_checksums()
+    return ",".join(sums.get(f, "?") for f in files_for(name) if f not in NEAR_COPY_FILES)
+
+
+def texts_sha256(texts: Iterable[str]) -> str:
+    """sha256 of texts joined by newlines: what an embedding measurement was taken on."""
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()
+
+
+def rule_texts_sha256(name: str) -> str:
+    """sha256 of every (group, text) of set ``name`` before decontamination, as the rule reads them."""
+    return _nearest(name, _source_key(name))[2]
 
 
 def nearest_held_out(name: str) -> pd.DataFrame:
@@ -710,10 +742,63 @@ def nearest_held_out(name: str) -> pd.DataFrame:
     ``-decontaminated`` bundled set, of every row, the group being the row's index): its group, the
     char n-gram TF-IDF cosine to the nearest evaluation or dev sentence, and that sentence. Computed
     once per process and data fingerprint (about a minute for the 155k Flickr30k captions on 2 cores)."""
-    return _nearest(name, data_fingerprint(name))[0].copy()
+    return _nearest(name, _source_key(name))[0].copy()
 
 
-def _arabic_test_sentences(eval_sets: Iterable[str]) -> list[str]:
+@functools.lru_cache(maxsize=2)
+def _embedding_measurement(key: str) -> tuple[pd.DataFrame, dict]:
+    table = pd.read_csv(_verified_path(NEAR_COPY_FILES[0]), keep_default_na=False, dtype={"group": str})
+    return table, json.loads(_verified_path(NEAR_COPY_FILES[1]).read_text(encoding="utf-8"))
+
+
+def embedding_near_copies(name: str) -> pd.DataFrame:
+    """The committed embedding measurement for set ``name`` (``gatelib.near_copies``): one row per
+    text at the base model's cosine >= the table's floor (0.95) to its nearest evaluation or dev
+    sentence, with ``group`` (as ``repr``), ``text``, ``lexical`` (the TF-IDF rule's cosine),
+    ``similarity`` and ``nearest``. Raises :class:`DataError` if the table was measured on other
+    texts or references than those loaded now."""
+    sums = _load_checksums()
+    table, meta = _embedding_measurement(",".join(sums.get(f, "?") for f in NEAR_COPY_FILES[:2]))
+    entry = meta["sets"].get(name)
+    if entry is None or entry["texts_sha256"] != rule_texts_sha256(name) or \
+            meta["references_sha256"] != texts_sha256(held_out_references()):
+        raise DataError(f"data/{NEAR_COPY_FILES[0]} was not measured on the texts of {name!r} and the evaluation "
+                        "sentences as they are now: rerun `python -m gatelib.near_copies` and update "
+                        f"data/{CHECKSUMS_FILE} and DATA.md")
+    return table[table.set == name].reset_index(drop=True)
+
+
+def embedding_null() -> pd.DataFrame:
+    """The embedding rule's null distribution, as committed (``gatelib.near_copies.null_curves``)."""
+    return pd.read_csv(_verified_path(NEAR_COPY_FILES[2]))
+
+
+def embedding_only_near_copies(names: Iterable[str], n: int = 8) -> pd.DataFrame:
+    """The ``n`` closest near copies among ``names`` that only the embedding rule catches (TF-IDF
+    cosine below its threshold), each training text once, with the evaluation or dev sentence (read
+    from the committed table; :func:`embedding_near_copies` checks it against the data)."""
+    table, _ = _embedding_measurement(",".join(_load_checksums().get(f, "?") for f in NEAR_COPY_FILES[:2]))
+    rows = table[table.set.isin(set(names))]
+    rows = rows[(rows.similarity >= DECONTAMINATION["semantic"]) & (rows.lexical < DECONTAMINATION["lexical"])]
+    rows = rows.sort_values(["similarity", "text"], ascending=[False, True]).drop_duplicates("text").head(n)
+    return rows.rename(columns={"set": "training set", "text": "training text", "lexical": "TF-IDF",
+                                "similarity": "embedding", "nearest": "evaluation or dev sentence"}
+                       )[["training set", "training text", "evaluation or dev sentence", "TF-IDF", "embedding"]]
+
+
+def near_copy_groups(name: str) -> tuple[set, set]:
+    """The groups of set ``name`` (before decontamination) with a near copy of an evaluation or dev
+    sentence: ``(lexical, semantic)``, by the TF-IDF rule and by the embedding rule
+    (:data:`DECONTAMINATION`); the loaders drop their union whole."""
+    near = nearest_held_out(name)
+    lexical = contaminated_groups(list(near["group"]), (near["similarity"].to_numpy(), DECONTAMINATION["lexical"]))
+    measured = embedding_near_copies(name).drop_duplicates(["group", "text"]).set_index(["group", "text"])
+    key = pd.MultiIndex.from_arrays([near["group"].map(repr), near["text"]])
+    embedding = measured["similarity"].reindex(key).fillna(0.0).to_numpy()
+    return lexical, contaminated_groups(list(near["group"]), (embedding, DECONTAMINATION["semantic"]))
+
+
+def arabic_test_sentences(eval_sets: Iterable[str]) -> list[str]:
     """The distinct Arabic sentences of the held-out STS17 sets among ``eval_sets`` (both sides of
     ``ar-ar``, the Arabic side of ``en-ar``)."""
     texts: dict[str, None] = {}
@@ -735,7 +820,7 @@ def _rule_vectorizer(name: str):
     decontamination used for a grouped corpus or a ``-decontaminated`` bundled set (cosines depend
     on the IDF), else ``None`` (fitted on the set's texts and the queries)."""
     base = name.removesuffix("-contaminated")
-    return _nearest(base, data_fingerprint(base))[1] if base in corpora.CORPORA or base in DECONTAMINATED_SETS else None
+    return _nearest(base, _source_key(base))[1] if base in corpora.CORPORA or base in DECONTAMINATED_SETS else None
 
 
 def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) -> pd.DataFrame:
@@ -749,7 +834,7 @@ def nearest_training_texts(train_sets: Iterable[str], eval_sets: Iterable[str]) 
     of its decontamination (fitted on all its texts and every evaluation and dev sentence), so its
     curve and the rule agree; other sets are weighted on their texts and the queries."""
     eval_sets = tuple(eval_sets)
-    queries = _arabic_test_sentences(eval_sets)
+    queries = arabic_test_sentences(eval_sets)
     rows = []
     for name, ds in load_named_sets(train_sets, held_out=eval_sets).items():
         labels, asked = ["STS17 Arabic sentences"] * len(queries), list(queries)
@@ -799,11 +884,12 @@ def _load_corpus(name: str, *, drop_eval_overlap: bool) -> Loaded:
     corpus = loader([_verified_path(rel) for rel in files])
     dropped = dict(corpus.dropped)
     clean = name not in CONTAMINATED_SETS
-    near = nearest_held_out(name.removesuffix("-contaminated"))
-    flagged = contaminated_groups(list(near["group"]), (near["similarity"].to_numpy(), DECONTAMINATION["lexical"]))
+    lexical, semantic = near_copy_groups(name.removesuffix("-contaminated"))
+    flagged = lexical | semantic
     if clean:
         keep = [i for i, g in enumerate(corpus.groups) if g not in flagged]
-        dropped["near_copy_group"] = len(corpus.groups) - len(keep)
+        dropped["near_copy_group"] = sum(g in lexical for g in corpus.groups)
+        dropped["embedding_near_copy_group"] = len(corpus.groups) - len(keep) - dropped["near_copy_group"]
     else:  # as many rows as the clean set: the flagged groups replace as many clean ones
         clean_rows = [i for i, g in enumerate(corpus.groups) if g not in flagged]
         n_flagged = len(corpus.groups) - len(clean_rows)
@@ -811,8 +897,8 @@ def _load_corpus(name: str, *, drop_eval_overlap: bool) -> Loaded:
         left_out = set(by_hash[:n_flagged])
         keep = [i for i in range(len(corpus.groups)) if i not in left_out]
         dropped["clean_rows_swapped_out"] = n_flagged
-    rule = (f"groups with a text at char-TF-IDF cosine >= {DECONTAMINATION['lexical']} to any evaluation or dev "
-            "sentence dropped whole" if clean else "NOT decontaminated (the contamination experiment's contaminated arm)")
+    rule = (f"groups with a near copy of any evaluation or dev sentence dropped whole ({_RULE})" if clean
+            else "NOT decontaminated (the contamination experiment's contaminated arm)")
     return _train_dataset(name, corpus.select(keep).columns, dropped, files, drop_eval_overlap and clean, rule)
 
 

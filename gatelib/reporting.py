@@ -256,6 +256,26 @@ def plot_nearest_training_text(table: pd.DataFrame, threshold: float, ax=None):
     return ax
 
 
+def plot_embedding_null(null: pd.DataFrame, threshold: float, ax=None):
+    """The embedding rule's null distribution (``gatelib.near_copies``): share of STS17's Arabic
+    sentences (solid) and of unseen-image captions (dashed) whose nearest Flickr30k training caption
+    reaches each base-model cosine, one colour per state of the training captions; the rule's
+    threshold dotted."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.4), layout="constrained")
+    states = list(dict.fromkeys(null["training captions"]))
+    colours = dict(zip(states, sns.color_palette("colorblind", len(states))))
+    for (state, queries), part in null.groupby(["training captions", "queries"], sort=False):
+        ax.plot(part.threshold, part.share, color=colours[state], ls="--" if queries.startswith("unseen") else "-",
+                label=f"{queries}, {state}")
+    ax.axvline(threshold, color="0.3", lw=1, ls=":")
+    ax.set_xlabel("base-model embedding cosine to the nearest training caption")
+    ax.set_ylabel("share of sentences at or above")
+    ax.set_yscale("log")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
+    return ax
+
+
 def plot_similarity_functions(table: pd.DataFrame, config: str):
     """Spearman × 100 per similarity function against dim, re-normalised vs raw slices."""
     data = table[table.config == config].assign(
@@ -529,6 +549,30 @@ def read_baseline_scores(baseline: str) -> pd.DataFrame:
     if rows.empty:
         raise ValueError(f"results/{profile}/scores.csv has no config {config!r} to compare probes with.")
     return rows
+
+
+def probe_differences(probes: pd.DataFrame, baseline: pd.DataFrame, cells=PROBE_CELLS) -> pd.DataFrame:
+    """Each probe run minus the baseline model of the same seed, Spearman × 100, as numbers: one
+    row per probe (``<config> seed <s>``), one column per (task, dim) of ``cells``."""
+    table = probe_difference_table(probes, baseline, cells)
+    rows = {}
+    for _, row in table.iterrows():
+        values = [float(v) for (task, dims) in cells for v in row[f"{task} {' / '.join(map(str, dims))}"].split(" / ")]
+        rows[f"{row.probe} seed {row.seed}"] = values
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[f"{t} {d}" for t, dims in cells for d in dims])
+
+
+def plot_probe_differences(probes: pd.DataFrame, baseline: pd.DataFrame, cells=PROBE_CELLS) -> plt.Figure:
+    """Heat map of :func:`probe_differences` (red: below the baseline, blue: above, symmetric scale),
+    each cell annotated with its difference."""
+    table = probe_differences(probes, baseline, cells)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * table.shape[1], 0.9 + 0.42 * len(table)), layout="constrained")
+    bound = max(1.0, float(table.abs().to_numpy().max()))
+    sns.heatmap(table, cmap="RdBu", center=0, vmin=-bound, vmax=bound, annot=True, fmt="+.1f",
+                annot_kws={"fontsize": "small"}, cbar_kws={"label": "probe − baseline (Spearman × 100)"}, ax=ax)
+    ax.set_xlabel("test set and embedding dim")
+    ax.set_ylabel("")
+    return fig
 
 
 def probe_difference_table(probes: pd.DataFrame, baseline: pd.DataFrame, cells=PROBE_CELLS) -> pd.DataFrame:

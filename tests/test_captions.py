@@ -87,3 +87,17 @@ def test_forest_takeaway_counts_what_holds_and_names_the_largest():
     text = captions.forest_takeaway(rows, "f", "t")
     assert text.startswith("f, t: 1 of 2 differences hold at a 5% false discovery rate (0 in favour")
     assert text.endswith("Largest: mrl − mnrl at 64 dims, -1.00 [-2.00, -0.10].")
+
+
+def test_embedding_null_and_probe_takeaways():
+    null = pd.DataFrame([{"training captions": s, "queries": q, "threshold": t, "share": share}
+                         for s, base in (("before the rule", 0.10), ("after both rules", 0.02))
+                         for q, share_at in (("STS17 Arabic sentences", base), ("unseen-image captions", 0.05))
+                         for t, share in ((0.975, 0.5), (0.98, share_at))])
+    text = captions.embedding_null_takeaway(null, 0.98)
+    assert "before the rule: STS17 10.0 %, unseen-image captions 5.0 %" in text
+    assert "after both rules: STS17 2.0 %" in text
+    differences = pd.DataFrame({"sts17-ar-ar 384": [0.5, -1.0], "stsb-ar-mt 384": [-0.2, 2.0]}, index=["a seed 0", "b seed 0"])
+    text = captions.probes_takeaway(differences)
+    assert text.startswith("1 of 2 probe runs beat the baseline on sts17-ar-ar 384, 1 on stsb-ar-mt 384")
+    assert "largest gain +2.00 (b seed 0, stsb-ar-mt 384)" in text and "largest loss -1.00 (b seed 0, sts17-ar-ar 384)" in text

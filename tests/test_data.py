@@ -10,6 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gatelib import data as D
@@ -433,6 +434,29 @@ def test_corpora_drop_whole_groups_with_a_near_copy(name, groups, columns):
     if name.startswith("flickr30k"):  # the near copy the exact filter missed: a final full stop apart
         assert near.similarity.max() == pytest.approx(1.0, abs=1e-5)
 
+
+
+def test_embedding_rule_drops_the_whole_group_and_refuses_a_stale_table(monkeypatch):
+    """A group the committed embedding table puts at >= DECONTAMINATION["semantic"] goes whole; a
+    table measured on other texts is refused with the command that remeasures it."""
+    name = "xnli-test-triplets"
+    ds, dropped = D.loaded_train_set(name)
+    near = D.nearest_held_out(name)
+    lexical, semantic = D.near_copy_groups(name)
+    target = next(g for g in near.group if g not in lexical | semantic)
+    texts = set(near.text[near.group == target])
+    measured = D.embedding_near_copies(name)
+    planted = pd.concat([measured, pd.DataFrame({"set": [name], "group": [repr(target)], "text": [sorted(texts)[0]],
+                                                 "lexical": [0.1], "similarity": [0.99], "nearest": ["x"]})])
+    monkeypatch.setattr(D, "embedding_near_copies", lambda n: planted if n == name else measured)
+    ds2, dropped2 = D.loaded_train_set(name)
+    lost = len(ds) - len(ds2)
+    assert lost > 0 and dropped2["embedding_near_copy_group"] == dropped["embedding_near_copy_group"] + lost
+    assert not texts & set(ds2["anchor"]) and dropped2["near_copy_group"] == dropped["near_copy_group"]
+    monkeypatch.undo()
+    monkeypatch.setattr(D, "rule_texts_sha256", lambda n: "0" * 64)
+    with pytest.raises(D.DataError, match="gatelib.near_copies"):
+        D.embedding_near_copies(name)
 
 
 def test_decontaminated_bundled_set_drops_the_rows_with_a_near_copy():

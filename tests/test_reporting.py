@@ -201,3 +201,27 @@ def test_near_copy_plot_has_a_curve_per_set_and_the_threshold():
     ax = reporting.plot_nearest_training_text(table, 0.7)
     assert len(ax.get_lines()) == 3 and ax.get_lines()[-1].get_xdata()[0] == 0.7  # two curves, one threshold
     assert ax.get_yscale() == "log"
+
+
+def test_probe_differences_as_numbers_and_their_heat_map():
+    baseline = pd.DataFrame(_probe_rows("base", 0, 0.0) + _probe_rows("base", 1, 1.0))
+    probes = pd.DataFrame(_probe_rows("knob", 1, 0.5) + _probe_rows("other", 0, -2.0))
+    table = reporting.probe_differences(probes, baseline)
+    assert list(table.index) == ["knob seed 1", "other seed 0"]
+    assert table.loc["knob seed 1", "sts17-ar-ar 64"] == pytest.approx(-0.5)
+    assert table.loc["other seed 0", "sts17-en-ar 384"] == pytest.approx(-2.0)
+    assert table.shape[1] == sum(len(dims) for _, dims in reporting.PROBE_CELLS)
+    figure = reporting.plot_probe_differences(probes, baseline)
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert texts.count("-0.5") == table.shape[1] and texts.count("-2.0") == table.shape[1]
+    plt.close(figure)
+
+
+def test_embedding_null_plot_draws_a_curve_per_state_and_query():
+    null = pd.DataFrame([{"training captions": s, "queries": q, "threshold": t, "share": 1 - t / 2}
+                         for s in ("before the rule", "after both rules")
+                         for q in ("STS17 Arabic sentences", "unseen-image captions") for t in (0.9, 0.95, 1.0)])
+    ax = reporting.plot_embedding_null(null, 0.98)
+    assert len([line for line in ax.get_lines() if len(line.get_xdata()) == 3]) == 4
+    assert [line.get_linestyle() for line in ax.get_lines()][:2] == ["-", "--"]
+    plt.close(ax.figure)
