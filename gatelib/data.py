@@ -773,14 +773,17 @@ def embedding_null() -> pd.DataFrame:
     return pd.read_csv(_verified_path(NEAR_COPY_FILES[2]))
 
 
-def embedding_only_near_copies(names: Iterable[str], n: int = 8) -> pd.DataFrame:
+def embedding_only_near_copies(names: Iterable[str], n: int = 8, max_chars: int = 80) -> pd.DataFrame:
     """The ``n`` closest near copies among ``names`` that only the embedding rule catches (TF-IDF
     cosine below its threshold), each training text once, with the evaluation or dev sentence (read
-    from the committed table; :func:`embedding_near_copies` checks it against the data)."""
+    from the committed table; :func:`embedding_near_copies` checks it against the data); texts longer
+    than ``max_chars`` are cut there, with an ellipsis."""
     table, _ = _embedding_measurement(",".join(_load_checksums().get(f, "?") for f in NEAR_COPY_FILES[:2]))
     rows = table[table.set.isin(set(names))]
     rows = rows[(rows.similarity >= DECONTAMINATION["semantic"]) & (rows.lexical < DECONTAMINATION["lexical"])]
     rows = rows.sort_values(["similarity", "text"], ascending=[False, True]).drop_duplicates("text").head(n)
+    cut = lambda t: t if len(t) <= max_chars else t[:max_chars].rstrip() + "…"  # noqa: E731
+    rows = rows.assign(text=rows.text.map(cut), nearest=rows.nearest.map(cut))
     return rows.rename(columns={"set": "training set", "text": "training text", "lexical": "TF-IDF",
                                 "similarity": "embedding", "nearest": "evaluation or dev sentence"}
                        )[["training set", "training text", "evaluation or dev sentence", "TF-IDF", "embedding"]]

@@ -533,3 +533,11 @@ def test_leaked_pairs_but_not_keeps_only_the_pairs_the_other_sets_do_not_leak():
     assert list(only.similarity) == list(alone.similarity)
     assert list(only.leaked) == list(alone.leaked & ~entailment.leaked)
     assert 0 < only.leaked.sum() < alone.leaked.sum()
+
+
+def test_embedding_only_near_copies_are_below_the_lexical_and_above_the_embedding_threshold():
+    table = D.embedding_only_near_copies(D.NEAR_COPY_SETS, n=5, max_chars=40)
+    assert len(table) == 5 and (table["TF-IDF"] < D.DECONTAMINATION["lexical"]).all()
+    assert (table["embedding"] >= D.DECONTAMINATION["semantic"]).all() and table["embedding"].is_monotonic_decreasing
+    assert table["training text"].map(len).max() <= 41 and table["training text"].is_unique
+    assert D.embedding_only_near_copies(["xnli-test-triplets"]).empty  # the rule drops nothing there
