@@ -248,8 +248,13 @@ def plot_nearest_training_text(table: pd.DataFrame, threshold: float, ax=None):
         unseen = queries == "unseen-image captions"
         sns.ecdfplot(x=part.similarity, complementary=True, color=colours[name], ls="--" if unseen else "-",
                      label=f"{name} ({queries})" if unseen else name, ax=ax)
+    return _share_axes(ax, threshold, "char 3-5-gram TF-IDF cosine to the nearest training text")
+
+
+def _share_axes(ax, threshold: float, xlabel: str):
+    """The near-copy figures' axes: share at or above (log), the rule's threshold dotted, legend outside."""
     ax.axvline(threshold, color="0.3", lw=1, ls=":")
-    ax.set_xlabel("char 3-5-gram TF-IDF cosine to the nearest training text")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("share of sentences at or above")
     ax.set_yscale("log")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
@@ -268,12 +273,7 @@ def plot_embedding_null(null: pd.DataFrame, threshold: float, ax=None):
     for (state, queries), part in null.groupby(["training captions", "queries"], sort=False):
         ax.plot(part.threshold, part.share, color=colours[state], ls="--" if queries.startswith("unseen") else "-",
                 label=f"{queries}, {state}")
-    ax.axvline(threshold, color="0.3", lw=1, ls=":")
-    ax.set_xlabel("base-model embedding cosine to the nearest training caption")
-    ax.set_ylabel("share of sentences at or above")
-    ax.set_yscale("log")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
-    return ax
+    return _share_axes(ax, threshold, "base-model embedding cosine to the nearest training caption")
 
 
 def plot_similarity_functions(table: pd.DataFrame, config: str):
