@@ -143,6 +143,8 @@ def embedding_null_takeaway(null: pd.DataFrame, threshold: float) -> str:
 def probes_takeaway(differences: pd.DataFrame, first: str = "sts17-ar-ar 384", dev: str = "stsb-ar-mt 384") -> str:
     """How many probes beat the baseline on the headline test and on the dev set at full size, and
     the largest gain and loss of the table (``gatelib.reporting.probe_differences``)."""
+    if differences.empty:
+        return "No probe runs."
     cells = differences.stack()
     best, worst = cells.idxmax(), cells.idxmin()
     return (f"{(differences[first] > 0).sum()} of {len(differences)} probe runs beat the baseline on {first}, "

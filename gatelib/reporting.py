@@ -564,8 +564,11 @@ def probe_differences(probes: pd.DataFrame, baseline: pd.DataFrame, cells=PROBE_
 
 def plot_probe_differences(probes: pd.DataFrame, baseline: pd.DataFrame, cells=PROBE_CELLS) -> plt.Figure:
     """Heat map of :func:`probe_differences` (red: below the baseline, blue: above, symmetric scale),
-    each cell annotated with its difference."""
+    each cell annotated with its difference; an empty figure when there are no probe runs (a profile
+    without probes keeps the section off the page)."""
     table = probe_differences(probes, baseline, cells)
+    if table.empty:
+        return plt.figure(figsize=(1, 1))
     fig, ax = plt.subplots(figsize=(1.0 + 0.75 * table.shape[1], 0.9 + 0.42 * len(table)), layout="constrained")
     bound = max(1.0, float(table.abs().to_numpy().max()))
     sns.heatmap(table, cmap="RdBu", center=0, vmin=-bound, vmax=bound, annot=True, fmt="+.1f",

@@ -100,4 +100,5 @@ def test_embedding_null_and_probe_takeaways():
     differences = pd.DataFrame({"sts17-ar-ar 384": [0.5, -1.0], "stsb-ar-mt 384": [-0.2, 2.0]}, index=["a seed 0", "b seed 0"])
     text = captions.probes_takeaway(differences)
     assert text.startswith("1 of 2 probe runs beat the baseline on sts17-ar-ar 384, 1 on stsb-ar-mt 384")
+    assert captions.probes_takeaway(differences.iloc[:0]) == "No probe runs."
     assert "largest gain +2.00 (b seed 0, stsb-ar-mt 384)" in text and "largest loss -1.00 (b seed 0, sts17-ar-ar 384)" in text

@@ -215,6 +215,11 @@ def test_probe_differences_as_numbers_and_their_heat_map():
     texts = [t.get_text() for t in figure.axes[0].texts]
     assert texts.count("-0.5") == table.shape[1] and texts.count("-2.0") == table.shape[1]
     plt.close(figure)
+    empty = reporting.read_probe_scores(())
+    assert reporting.probe_differences(empty, baseline).empty
+    blank = reporting.plot_probe_differences(empty, baseline)
+    assert not blank.axes  # the section is off the page
+    plt.close(blank)
 
 
 def test_embedding_null_plot_draws_a_curve_per_state_and_query():
