@@ -142,14 +142,15 @@ def embedding_null_takeaway(null: pd.DataFrame, threshold: float) -> str:
 
 def probes_takeaway(differences: pd.DataFrame, first: str = "sts17-ar-ar 384", dev: str = "stsb-ar-mt 384") -> str:
     """How many probes beat the baseline on the headline test and on the dev set at full size, and
-    the largest gain and loss of the table (``gatelib.reporting.probe_differences``)."""
+    the largest gain and loss of ``gatelib.reporting.probe_differences``'s table (index: config, seed)."""
     if differences.empty:
         return "No probe runs."
     cells = differences.stack()
+    where = lambda at: f"{at[0]} seed {at[1]}, {at[2]}"  # noqa: E731  (config, seed, test and dim)
     best, worst = cells.idxmax(), cells.idxmin()
     return (f"{(differences[first] > 0).sum()} of {len(differences)} probe runs beat the baseline on {first}, "
-            f"{(differences[dev] > 0).sum()} on {dev}; largest gain {cells[best]:+.2f} ({best[0]}, {best[1]}), "
-            f"largest loss {cells[worst]:+.2f} ({worst[0]}, {worst[1]}).")
+            f"{(differences[dev] > 0).sum()} on {dev}; largest gain {cells[best]:+.2f} ({where(best)}), "
+            f"largest loss {cells[worst]:+.2f} ({where(worst)}).")
 
 
 def throughput_takeaway(throughput: pd.DataFrame) -> str:

@@ -745,8 +745,14 @@ def nearest_held_out(name: str) -> pd.DataFrame:
     return _nearest(name, _source_key(name))[0].copy()
 
 
+def _embedding_measurement() -> tuple[pd.DataFrame, dict]:
+    """The committed table and what it was measured with, read once per checksum of the two files."""
+    sums = _load_checksums()
+    return _read_embedding_measurement(",".join(sums.get(f, "?") for f in NEAR_COPY_FILES[:2]))
+
+
 @functools.lru_cache(maxsize=2)
-def _embedding_measurement(key: str) -> tuple[pd.DataFrame, dict]:
+def _read_embedding_measurement(key: str) -> tuple[pd.DataFrame, dict]:
     table = pd.read_csv(_verified_path(NEAR_COPY_FILES[0]), keep_default_na=False, dtype={"group": str})
     return table, json.loads(_verified_path(NEAR_COPY_FILES[1]).read_text(encoding="utf-8"))
 
@@ -757,8 +763,7 @@ def embedding_near_copies(name: str) -> pd.DataFrame:
     sentence, with ``group`` (as ``repr``), ``text``, ``lexical`` (the TF-IDF rule's cosine),
     ``similarity`` and ``nearest``. Raises :class:`DataError` if the table was measured on other
     texts or references than those loaded now."""
-    sums = _load_checksums()
-    table, meta = _embedding_measurement(",".join(sums.get(f, "?") for f in NEAR_COPY_FILES[:2]))
+    table, meta = _embedding_measurement()
     entry = meta["sets"].get(name)
     if entry is None or entry["texts_sha256"] != rule_texts_sha256(name) or \
             meta["references_sha256"] != texts_sha256(held_out_references()):
@@ -778,7 +783,7 @@ def embedding_only_near_copies(names: Iterable[str], n: int = 8, max_chars: int 
     cosine below its threshold), each training text once, with the evaluation or dev sentence (read
     from the committed table; :func:`embedding_near_copies` checks it against the data); texts longer
     than ``max_chars`` are cut there, with an ellipsis."""
-    table, _ = _embedding_measurement(",".join(_load_checksums().get(f, "?") for f in NEAR_COPY_FILES[:2]))
+    table, _ = _embedding_measurement()
     rows = table[table.set.isin(set(names))]
     rows = rows[(rows.similarity >= DECONTAMINATION["semantic"]) & (rows.lexical < DECONTAMINATION["lexical"])]
     rows = rows.sort_values(["similarity", "text"], ascending=[False, True]).drop_duplicates("text").head(n)
@@ -1063,12 +1068,12 @@ def _drop_near_copy_groups(ds: datasets.Dataset, group_column: str | None) -> tu
         return ds, 0
     columns = _string_columns(ds)
     rows = [[t or "" for t in row] for row in zip(*(ds[c] for c in columns))]
-    texts = list(dict.fromkeys(t for row in rows for t in row))
-    sims, _ = lexical_nearest(texts, held_out_references())
-    near = {t for t, s in zip(texts, sims) if s >= DECONTAMINATION["lexical"]}
     where = columns.index(group_column) if group_column else None
     groups = [normalize_text(row[where]) if where is not None else i for i, row in enumerate(rows)]
-    flagged = {g for g, row in zip(groups, rows) if near.intersection(row)}
+    texts = list(dict.fromkeys(t for row in rows for t in row))
+    sims = dict(zip(texts, lexical_nearest(texts, held_out_references())[0]))
+    flagged = contaminated_groups([g for g, row in zip(groups, rows) for _ in row],
+                                  (np.array([sims[t] for row in rows for t in row]), DECONTAMINATION["lexical"]))
     keep = [i for i, g in enumerate(groups) if g not in flagged]
     return ds.select(keep), len(ds) - len(keep)
 

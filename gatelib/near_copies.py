@@ -63,7 +63,7 @@ def measure(model, sets=None, batch_size: int = 128) -> tuple[pd.DataFrame, pd.D
                                   "lexical": near.similarity.round(4), "similarity": sims[at].round(4),
                                   "nearest": [refs[i] for i in idx[at]]}))
     table = pd.concat(rows, ignore_index=True)
-    null = null_curves(rules.get("flickr30k-pairs"), table, text_emb, where, ref_emb, refs, unseen)
+    null = null_curves(table, text_emb, where, ref_emb, refs, unseen)
     meta = {"model": BUNDLED_E5, "blob_sha256": blob_sha256(), "prompt": None, "normalised": True,
             "floor": FLOOR, "references": len(refs), "references_sha256": data.texts_sha256(refs),
             "sets": {name: {"texts": len(near), "texts_sha256": data.rule_texts_sha256(name)} for name, near in rules.items()},
@@ -71,14 +71,15 @@ def measure(model, sets=None, batch_size: int = 128) -> tuple[pd.DataFrame, pd.D
     return table[table.similarity >= FLOOR].reset_index(drop=True), null, meta
 
 
-def null_curves(near: pd.DataFrame | None, table: pd.DataFrame, text_emb: np.ndarray, where: dict,
-                ref_emb: np.ndarray, refs: list[str], unseen: list[str]) -> pd.DataFrame:
+def null_curves(table: pd.DataFrame, text_emb: np.ndarray, where: dict, ref_emb: np.ndarray, refs: list[str],
+                unseen: list[str]) -> pd.DataFrame:
     """Share of queries (STS17's Arabic sentences; the captions of unseen Flickr30k images) whose
     nearest Flickr30k training caption reaches each cosine of :data:`GRID`, for the training captions
-    before the rule, after the lexical rule and after both rules (empty without the caption corpus)."""
-    if near is None:
-        return pd.DataFrame(columns=["training captions", "queries", "threshold", "share"])
+    before the rule, after the lexical rule and after both rules (empty without the caption corpus in
+    ``table``)."""
     captions = table[table.set == "flickr30k-pairs"]
+    if captions.empty:
+        return pd.DataFrame(columns=["training captions", "queries", "threshold", "share"])
     lexical = contaminated_groups(list(captions.group), (captions.lexical.to_numpy(), data.DECONTAMINATION["lexical"]))
     both = lexical | contaminated_groups(list(captions.group), (captions.similarity.to_numpy(),
                                                                 data.DECONTAMINATION["semantic"]))

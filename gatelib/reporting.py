@@ -552,14 +552,21 @@ def read_baseline_scores(baseline: str) -> pd.DataFrame:
 
 
 def probe_differences(probes: pd.DataFrame, baseline: pd.DataFrame, cells=PROBE_CELLS) -> pd.DataFrame:
-    """Each probe run minus the baseline model of the same seed, Spearman × 100, as numbers: one
-    row per probe (``<config> seed <s>``), one column per (task, dim) of ``cells``."""
-    table = probe_difference_table(probes, baseline, cells)
+    """Each probe run minus the baseline model of the same seed, Spearman × 100: one row per probe
+    run (index: config, seed), one column per (task, dim) of ``cells``. A probe whose seed the
+    baseline lacks is an error, not a blank."""
+    columns = [f"{t} {d}" for t, dims in cells for d in dims]
+    base = baseline.set_index(["seed", "task", "dim"]).spearman_cosine if not baseline.empty else pd.Series()
     rows = {}
-    for _, row in table.iterrows():
-        values = [float(v) for (task, dims) in cells for v in row[f"{task} {' / '.join(map(str, dims))}"].split(" / ")]
-        rows[f"{row.probe} seed {row.seed}"] = values
-    return pd.DataFrame.from_dict(rows, orient="index", columns=[f"{t} {d}" for t, dims in cells for d in dims])
+    for (config, seed), run in probes.groupby(["config", "seed"], sort=False):
+        score = run.set_index(["task", "dim"]).spearman_cosine
+        missing = [(seed, t, d) for t, dims in cells for d in dims if (seed, t, d) not in base.index]
+        if missing:
+            raise ValueError(f"The baseline has no score for {missing[:3]}: cannot compare probe {config}.")
+        rows[(config, seed)] = [score[(t, d)] - base[(seed, t, d)] for t, dims in cells for d in dims]
+    table = pd.DataFrame(list(rows.values()), columns=columns,
+                         index=pd.MultiIndex.from_tuples(list(rows), names=["config", "seed"]) if rows else None)
+    return table
 
 
 def plot_probe_differences(probes: pd.DataFrame, baseline: pd.DataFrame, cells=PROBE_CELLS) -> plt.Figure:
@@ -569,6 +576,7 @@ def plot_probe_differences(probes: pd.DataFrame, baseline: pd.DataFrame, cells=P
     table = probe_differences(probes, baseline, cells)
     if table.empty:
         return plt.figure(figsize=(1, 1))
+    table.index = [f"{config} seed {seed}" for config, seed in table.index]
     fig, ax = plt.subplots(figsize=(1.0 + 0.75 * table.shape[1], 0.9 + 0.42 * len(table)), layout="constrained")
     bound = max(1.0, float(table.abs().to_numpy().max()))
     sns.heatmap(table, cmap="RdBu", center=0, vmin=-bound, vmax=bound, annot=True, fmt="+.1f",
@@ -579,21 +587,9 @@ def plot_probe_differences(probes: pd.DataFrame, baseline: pd.DataFrame, cells=P
 
 
 def probe_difference_table(probes: pd.DataFrame, baseline: pd.DataFrame, cells=PROBE_CELLS) -> pd.DataFrame:
-    """Each probe run minus the baseline model of the same seed, Spearman × 100.
-
-    One row per probe (config, seed); one column per task of ``cells``, holding the differences at
-    its dims as ``a / b / c``. A probe whose seed the baseline lacks is an error, not a blank.
-    """
-    columns = ["probe", "seed"] + [f"{task} {' / '.join(map(str, dims))}" for task, dims in cells]
-    if probes.empty:
-        return pd.DataFrame(columns=columns)
-    base = baseline.set_index(["seed", "task", "dim"]).spearman_cosine
-    rows = []
-    for (config, seed), run in probes.groupby(["config", "seed"], sort=False):
-        score = run.set_index(["task", "dim"]).spearman_cosine
-        missing = [(seed, t, d) for t, dims in cells for d in dims if (seed, t, d) not in base.index]
-        if missing:
-            raise ValueError(f"The baseline has no score for {missing[:3]}: cannot compare probe {config}.")
-        rows.append([config, seed] + [" / ".join(f"{score[(t, d)] - base[(seed, t, d)]:+.2f}" for d in dims)
-                                      for t, dims in cells])
-    return pd.DataFrame(rows, columns=columns)
+    """:func:`probe_differences` as a table to read: one row per probe (config, seed), one column per
+    task of ``cells``, holding the differences at its dims as ``a / b / c``."""
+    differences = probe_differences(probes, baseline, cells)
+    rows = [[config, seed] + [" / ".join(f"{values[f'{t} {d}']:+.2f}" for d in dims) for t, dims in cells]
+            for (config, seed), values in differences.iterrows()]
+    return pd.DataFrame(rows, columns=["probe", "seed"] + [f"{t} {' / '.join(map(str, dims))}" for t, dims in cells])

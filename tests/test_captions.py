@@ -97,7 +97,8 @@ def test_embedding_null_and_probe_takeaways():
     text = captions.embedding_null_takeaway(null, 0.98)
     assert "before the rule: STS17 10.0 %, unseen-image captions 5.0 %" in text
     assert "after both rules: STS17 2.0 %" in text
-    differences = pd.DataFrame({"sts17-ar-ar 384": [0.5, -1.0], "stsb-ar-mt 384": [-0.2, 2.0]}, index=["a seed 0", "b seed 0"])
+    differences = pd.DataFrame({"sts17-ar-ar 384": [0.5, -1.0], "stsb-ar-mt 384": [-0.2, 2.0]},
+                               index=pd.MultiIndex.from_tuples([("a", 0), ("b", 0)], names=["config", "seed"]))
     text = captions.probes_takeaway(differences)
     assert text.startswith("1 of 2 probe runs beat the baseline on sts17-ar-ar 384, 1 on stsb-ar-mt 384")
     assert captions.probes_takeaway(differences.iloc[:0]) == "No probe runs."

@@ -35,7 +35,7 @@ def test_null_curves_fall_with_the_threshold():
     sts = D.arabic_test_sentences(D.EVAL_SETS)
     refs = sts + ["other"]
     ref_emb = np.tile(emb[6], (len(refs), 1))
-    curves = near_copies.null_curves(pd.DataFrame(), table, emb, where, ref_emb, refs, texts[6:])
+    curves = near_copies.null_curves(table, emb, where, ref_emb, refs, texts[6:])
     assert set(curves["training captions"]) == {"before the rule", "after the lexical rule", "after both rules"}
     for _, curve in curves.groupby(["training captions", "queries"]):
         assert (np.diff(curve.share.to_numpy()) <= 1e-12).all()

@@ -207,9 +207,9 @@ def test_probe_differences_as_numbers_and_their_heat_map():
     baseline = pd.DataFrame(_probe_rows("base", 0, 0.0) + _probe_rows("base", 1, 1.0))
     probes = pd.DataFrame(_probe_rows("knob", 1, 0.5) + _probe_rows("other", 0, -2.0))
     table = reporting.probe_differences(probes, baseline)
-    assert list(table.index) == ["knob seed 1", "other seed 0"]
-    assert table.loc["knob seed 1", "sts17-ar-ar 64"] == pytest.approx(-0.5)
-    assert table.loc["other seed 0", "sts17-en-ar 384"] == pytest.approx(-2.0)
+    assert list(table.index) == [("knob", 1), ("other", 0)]
+    assert table.loc[("knob", 1), "sts17-ar-ar 64"] == pytest.approx(-0.5)
+    assert table.loc[("other", 0), "sts17-en-ar 384"] == pytest.approx(-2.0)
     assert table.shape[1] == sum(len(dims) for _, dims in reporting.PROBE_CELLS)
     figure = reporting.plot_probe_differences(probes, baseline)
     texts = [t.get_text() for t in figure.axes[0].texts]
