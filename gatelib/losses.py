@@ -39,6 +39,12 @@ Configs (the ``config`` column of every results row):
   in-batch negative the guide rates above the positive (a likely false negative: NLI premises
   repeat, paraphrase sets overlap), temperature 0.01 (E5's). The recipe the STS-B dev set chose
   among the probes of ``book/ideas.md``.
+* ``mnrl-dialects-scale100`` — a probe: ``mnrl-dialects`` with MNRL's similarity scale 100 instead
+  of 20 (temperature 0.01, E5's pre-training temperature, instead of 0.05).
+* ``mrl-dialects-guided`` — a probe: ``mrl-dialects`` with the guided contrastive loss of
+  ``mnrl-dialects-guided`` (GISTEmbed inside MatryoshkaLoss): is the guide's gain Matryoshka's too?
+* ``mrl-small-dims`` — a probe: ``mrl`` with MatryoshkaLoss's weights 1, 1, 1, 2, 4 for five
+  dims, largest first (GATE and sentence-transformers weigh them equally).
 
 Which loss a dataset gets follows from its columns (:func:`dataset_kind`), so a profile only
 names datasets.

@@ -170,8 +170,9 @@ class Profile:
 
 
 def available_profiles() -> list[str]:
-    """Names of the profiles shipped in ``params/``."""
-    return sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
+    """Names of the profiles shipped in ``params/``: ``<file>`` for ``params/<file>.yaml`` and
+    ``probes/<file>`` for a probe in ``params/probes/`` (results in ``results/probes/<file>/``)."""
+    return sorted(p.relative_to(PARAMS_DIR).with_suffix("").as_posix() for p in PARAMS_DIR.rglob("*.yaml"))
 
 
 def _check_recipes(profile: Profile, where: str) -> None:
@@ -190,6 +191,9 @@ def _check_recipes(profile: Profile, where: str) -> None:
         if config not in RECIPES:
             continue
         recipe = RECIPES[config]
+        if recipe.matryoshka_weights and len(recipe.matryoshka_weights) != len(profile.matryoshka_dims):
+            raise ProfileError(f"{where}: {config} weighs {len(recipe.matryoshka_weights)} Matryoshka dims; the "
+                               f"profile has {len(profile.matryoshka_dims)} ({list(profile.matryoshka_dims)}).")
         for key in recipe.data:
             if not getattr(profile, key):
                 raise ProfileError(f"{where}: config {config} needs {key}.")

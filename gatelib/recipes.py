@@ -105,6 +105,12 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("mnrl-dialects-guided", data=_DIALECTS, kinds=_WITH_SCORED, matryoshka=frozenset(), contrastive="gist",
            compared_with=("mnrl-dialects",)),
     Recipe("mrl-contaminated", contaminated=True, compared_with=("mrl",)),
+    # Probes of the best recipe of the three-seed runs (params/probes/, book/ideas.md): one knob each.
+    Recipe("mnrl-dialects-scale100", data=_DIALECTS, kinds=_WITH_SCORED, matryoshka=frozenset(), scale=100.0,
+           compared_with=("mnrl-dialects",)),
+    Recipe("mrl-dialects-guided", data=_DIALECTS, kinds=_WITH_SCORED, matryoshka=_WITH_SCORED, contrastive="gist",
+           compared_with=("mrl-dialects", "mnrl-dialects-guided")),
+    Recipe("mrl-small-dims", matryoshka_weights=(1.0, 1.0, 1.0, 2.0, 4.0), compared_with=("mrl",)),
 )}
 
 TRAINED_CONFIGS = tuple(RECIPES)

