@@ -83,10 +83,9 @@ class Profile:
     hub: bool = False
     reference_models: tuple[str, ...] = ()
     search_vectors: int = 1_000_000
-    #: Probe runs of ``benchmarks/probes/`` shown by the benchmarks chapter: one-seed runs
-    #: (``results/probes/<name>.csv``), each minus the same seed of ``probe_baseline``
-    #: (``<profile>/<config>``), and multi-seed probes with their paired-bootstrap comparisons
-    #: (``results/probes/<name>/``, written by ``compare_with_seeds.py``).
+    #: Probe profiles (``probes/<probe>``, ``params/probes/``) the benchmarks chapter shows: each run
+    #: minus the same seed of ``probe_baseline`` (``<profile>/<config>``), and the multi-seed probes
+    #: of ``probe_comparisons`` with their paired-bootstrap comparisons.
     probes: tuple[str, ...] = ()
     probe_comparisons: tuple[str, ...] = ()
     probe_baseline: str = ""
@@ -271,7 +270,12 @@ def load_profile(name: str) -> Profile:
     if profile.compared_with and (profile.compared_with == name or profile.compared_with not in available_profiles()):
         raise ProfileError(f"{path.name}: compared_with {profile.compared_with!r} must name another profile; "
                            f"available: {', '.join(p for p in available_profiles() if p != name)}.")
-    if (profile.probes or profile.probe_comparisons) and not re.fullmatch(r"[\w-]+/[\w-]+", profile.probe_baseline):
+    if (profile.probes or profile.probe_comparisons) and not re.fullmatch(r"[\w/-]+/[\w-]+", profile.probe_baseline):
         raise ProfileError(f"{path.name}: probes need probe_baseline as <profile>/<config>, e.g. "
                            f"seeds/mnrl-dialects; got {profile.probe_baseline!r}.")
+    not_probes = [p for p in profile.probes + profile.probe_comparisons
+                  if not p.startswith("probes/") or p not in available_profiles()]
+    if not_probes:
+        raise ProfileError(f"{path.name}: {not_probes} are not probe profiles; choose from "
+                           f"{[p for p in available_profiles() if p.startswith('probes/')]}.")
     return profile

@@ -15,10 +15,11 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
 
-from gatelib.results import read_results_csv, read_scores  # noqa: F401  (the notebooks read tables from here)
-from gatelib.profiles import PROJECT_ROOT
-from gatelib.recipes import CONFIGS
-from gatelib.significance import COMPARISON_COLUMNS, FDR, seed_summary
+from gatelib.results import read_predictions, read_results_csv, read_scores  # noqa: F401  (the notebooks read tables from here)
+from gatelib.profiles import PROJECT_ROOT, load_profile
+from gatelib.recipes import COMPARED_WITH, CONFIGS
+from gatelib.significance import (COMPARISON_COLUMNS, FDR, adjust_within_families, comparison_table, comparisons_for,
+                                  seed_summary, versus_profile)
 
 # GATE Table 3 (§4.2), as printed: STS17 ar-ar, STS22 ar, STS22-v2 ar at each model's full dim.
 PAPER_TABLE3 = pd.DataFrame([
@@ -502,48 +503,68 @@ def overlap_effect_table(effect: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- probes
 
-#: Where ``benchmarks/probes/`` scripts write their scores (one seed: ``<name>.csv``; several
-#: seeds with paired-bootstrap comparisons: ``<name>/scores.csv`` and ``<name>/comparisons.csv``).
-PROBES_DIR = PROJECT_ROOT / "results" / "probes"
 #: The cells of a probe table (book/ideas.md): the goal's test and the dev set at three dims,
 #: the other tests at full size.
 PROBE_CELLS = (("sts17-ar-ar", (384, 64, 32)), ("stsb-ar-mt", (384, 64, 32)), ("semrel-arq-test", (384,)),
                ("semrel-ary-test", (384,)), ("sts17-en-ar", (384,)))
 
 
-def _probe_file(name: str, file: str | None = None) -> Path:
-    path = PROBES_DIR / name / file if file else PROBES_DIR / f"{name}.csv"
+def _probe_results(name: str, file: str) -> pd.DataFrame:
+    """The rows of the probe profile ``name`` (``probes/<probe>``) in ``results/probes/<probe>/<file>``."""
+    path = load_profile(name).results_dir / file
     if not path.is_file():
-        made_by = "compare_with_seeds.py" if file else "its script in benchmarks/probes/"
-        shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
-        raise FileNotFoundError(f"No probe results {shown}: run {made_by} "
-                                f"first, or remove {name!r} from the profile's probes.")
-    return path
+        raise FileNotFoundError(f"No probe results {path.relative_to(PROJECT_ROOT)}: run "
+                                f"python -m gatelib.train --profile {name}, or remove {name!r} from the profile's probes.")
+    rows = read_results_csv(path)
+    return rows[rows.profile == name]
 
 
-def read_probe_scores(names) -> pd.DataFrame:
-    """Scores of probe runs in one table: ``results/probes/<name>.csv``, or the
-    ``<name>/scores.csv`` of a multi-seed probe (to pair each of its seeds with the baseline's)."""
-    frames = [read_results_csv(_probe_file(n, "scores.csv") if (PROBES_DIR / n).is_dir() else _probe_file(n))
-              for n in names]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["profile", "config", "seed", "task", "dim", "spearman_cosine"])
+def _labelled(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows with each config named ``config@profile``, as in every cross-profile comparison."""
+    return rows.assign(config=rows.config + "@" + rows.profile)
+
+
+def read_probe_scores(names, baseline: str = "") -> pd.DataFrame:
+    """Scores of the probe profiles ``names`` in one table, each config labelled ``config@probe``;
+    with ``baseline`` (``<profile>/<config>``) only the runs of that config or of a recipe that is
+    one change to it (what may be set against the baseline run of the same seed)."""
+    frames = [_labelled(_probe_results(n, "scores.csv")) for n in names]
+    if not frames:
+        return pd.DataFrame(columns=["profile", "config", "seed", "task", "dim", "spearman_cosine"])
+    scores = pd.concat(frames, ignore_index=True)
+    if baseline:
+        target = baseline.rsplit("/", 1)[1]
+        config = scores.config.str.rsplit("@", n=1).str[0]
+        scores = scores[(config == target) | config.map(lambda c: target in COMPARED_WITH.get(c, ()))]
+    return scores.reset_index(drop=True)
 
 
 def read_probe_comparisons(names) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Scores and paired-bootstrap comparisons of multi-seed probes, ``results/probes/<name>/``."""
+    """Scores and paired-bootstrap comparisons of the probe profiles ``names``: each probe's configs
+    against each other (``significance.comparisons_for``) and against its baseline profile's runs
+    (``compared_with``: the same config, or the config its recipe changes;
+    ``significance.versus_profile``), on the probe's tests and dims, seeds and test pairs resampled,
+    the false discovery rate held within each family over all the probes together."""
     if not names:
         return read_probe_scores(()), pd.DataFrame(columns=COMPARISON_COLUMNS)
-    scores = [read_results_csv(_probe_file(n, "scores.csv")) for n in names]
-    comparisons = [pd.read_csv(_probe_file(n, "comparisons.csv")) for n in names]
-    return pd.concat(scores, ignore_index=True), pd.concat(comparisons, ignore_index=True)
+    tables = []
+    for name in names:
+        probe = load_profile(name)
+        predictions = _probe_results(name, "predictions.csv.gz")
+        versus = [(f"{a}@{name}", f"{b}@{name}") for a, b in comparisons_for(probe.configs)]
+        tables.append(comparison_table(_labelled(predictions), versus, probe.eval_sets, probe.dims))
+        reference = read_predictions(load_profile(probe.compared_with).results_dir)
+        tables.append(versus_profile(predictions, reference, probe.eval_sets, probe.dims))
+    comparisons = pd.concat([t for t in tables if not t.empty], ignore_index=True)
+    comparisons = adjust_within_families(comparisons.drop(columns=["p_adjusted", "significant"]))
+    return read_probe_scores(names), comparisons
 
 
 def read_baseline_scores(baseline: str) -> pd.DataFrame:
     """The scores of ``<profile>/<config>`` (a profile's ``probe_baseline``), every seed."""
     if not baseline:
         return read_probe_scores(())
-    profile, config = baseline.split("/")
+    profile, config = baseline.rsplit("/", 1)
     scores = read_scores(PROJECT_ROOT / "results" / profile)
     rows = scores[(scores.profile == profile) & (scores.config == config)]
     if rows.empty:

@@ -114,15 +114,17 @@ FDR = 0.05
 def family_of(a: str, b: str) -> str:
     """The family a comparison ``A − B`` belongs to (its multiplicity is controlled within it):
     fine-tuning against the base model, a Matryoshka recipe against its no-Matryoshka control,
-    one change to another recipe, or one recipe in two profiles (``config@profile``)."""
-    if "@" in a:
+    one change to another recipe, or one recipe in two profiles (``config@profile``; a probe
+    profile's recipe against the recipe it changes in its baseline profile is that recipe's one change)."""
+    (config_a, _, profile_a), (config_b, _, profile_b) = a.partition("@"), b.partition("@")
+    if profile_a != profile_b and config_a == config_b:
         return "same recipe, another profile"
-    if b == UNTRAINED:
+    if config_b == UNTRAINED:
         return "fine-tuned vs base model"
-    recipe_a, recipe_b = RECIPES.get(a), RECIPES.get(b)  # names outside the registry: one change
+    recipe_a, recipe_b = RECIPES.get(config_a), RECIPES.get(config_b)  # names outside the registry: one change
     if recipe_a and recipe_b and recipe_a.matryoshka and not recipe_b.matryoshka:
         return "Matryoshka vs its control"
-    return f"one change to {b}"
+    return f"one change to {config_b}"
 
 
 def adjust_within_families(comparisons: pd.DataFrame, rate: float = FDR) -> pd.DataFrame:
@@ -139,16 +141,23 @@ def versus_profile(predictions: pd.DataFrame, reference: pd.DataFrame | None, ta
                    dims: Sequence[int], n_resamples: int = 1000) -> pd.DataFrame:
     """Each config of ``predictions`` (one profile) that ``reference`` (another profile's
     predictions) also holds, all seeds against all seeds: ``config@profile − config@other`` by
-    :func:`paired_bootstrap` on every task at every dim. ``reference=None``: an empty table."""
+    :func:`paired_bootstrap` on every task at every dim; then each config that only ``predictions``
+    holds against the configs it is a change to (``gatelib.recipes.COMPARED_WITH``) that only
+    ``reference`` holds (a probe's recipe against its baseline profile's run of the recipe it
+    changes). ``reference=None``: an empty table."""
     if reference is None or predictions.empty or reference.empty:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
     ours, theirs = predictions.profile.iloc[0], reference.profile.iloc[0]
     if ours == theirs:
         raise ValueError(f"both sets of predictions are of profile {ours!r}")
-    shared = [c for c in dict.fromkeys(predictions.config) if c in set(reference.config)]
-    both = pd.concat([predictions, reference])
-    both = both[both.config.isin(shared)].assign(config=lambda f: f.config + "@" + f.profile)
-    pairs = [(f"{c}@{ours}", f"{c}@{theirs}") for c in shared]
+    mine, others = list(dict.fromkeys(predictions.config)), set(reference.config)
+    pairs = [(c, c) for c in mine if c in others]
+    pairs += [(c, b) for c in mine if c not in others for b in COMPARED_WITH.get(c, ())
+              if b in others and b not in mine]
+    both = pd.concat([predictions[predictions.config.isin({a for a, _ in pairs})],
+                      reference[reference.config.isin({b for _, b in pairs})]])
+    both = both.assign(config=both.config + "@" + both.profile)
+    pairs = [(f"{a}@{ours}", f"{b}@{theirs}") for a, b in pairs]
     tasks = [t for t in tasks if t in set(predictions.task) & set(reference.task)]
     return comparison_table(both, pairs, tasks, dims, n_resamples)
 

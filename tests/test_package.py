@@ -63,6 +63,46 @@ def test_leaf_modules_import_no_other_gatelib_module():
     assert "profiles" not in graph["losses"] and graph["evaluation"] == {"matryoshka", "results"}
 
 
+def _assignments_to_gatelib(tree: ast.AST, aliases: set[str]) -> list[int]:
+    """Lines that assign to an attribute of a gatelib module (``gatelib.losses.x = …``, ``losses.x = …``
+    where ``losses`` was imported from gatelib) or call ``setattr`` on one."""
+    def rooted(node):
+        while isinstance(node, ast.Attribute):
+            node = node.value
+        return isinstance(node, ast.Name) and node.id in aliases
+
+    lines = []
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        lines += [node.lineno for t in targets if isinstance(t, ast.Attribute) and rooted(t.value)]
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setattr" and node.args and rooted(node.args[0]):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_nothing_patches_gatelib_at_run_time():
+    """No library module, benchmark script or notebook assigns to a gatelib module's attribute: a
+    probe is a profile or a recipe, and the run hash sees everything a run depends on."""
+    import json
+
+    root = GATELIB.parent
+    sources = {p: p.read_text(encoding="utf-8") for p in [*GATELIB.glob("*.py"), *root.glob("benchmarks/**/*.py")]}
+    for notebook in root.glob("notebooks/*.ipynb"):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        sources[notebook] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    patched = {}
+    for path, text in sources.items():
+        tree = ast.parse(text)
+        aliases = {"gatelib"} | {(a.asname or a.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                                 and node.module == "gatelib" for a in node.names}
+        if _assignments_to_gatelib(tree, aliases):
+            patched[path.relative_to(root).as_posix()] = _assignments_to_gatelib(tree, aliases)
+    assert not patched, patched
+    sneaky = ast.parse("import gatelib.losses\nfrom gatelib import training\ngatelib.losses.contrastive_loss = f\n"
+                       "training.build_losses = g\nsetattr(training, 'x', 1)\nother.x = 1\n")
+    assert _assignments_to_gatelib(sneaky, {"gatelib", "training"}) == [3, 4, 5]
+
+
 def test_publishing_workflow_builds_what_make_book_builds():
     """The Pages workflow runs the Makefile's book command (provenance check, then -W -n) on the
     committed notebooks, and the Colab buttons come from the one repository setting."""

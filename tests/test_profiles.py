@@ -191,13 +191,18 @@ def test_probes_need_a_baseline_named_profile_slash_config(tmp_path, monkeypatch
     from gatelib import profiles
 
     body = ("description: x\nbase_model: m\nmatryoshka_dims: [32]\ntrain_sets: [t]\neval_sets: [e]\n"
-            "configs: [mrl]\nseeds: [0]\nprobes: [knobs-scale100]\n")
+            "configs: [mrl]\nseeds: [0]\nprobes: [probes/knob]\n")
     monkeypatch.setattr(profiles, "PARAMS_DIR", tmp_path)
     (tmp_path / "x.yaml").write_text(body)
+    (tmp_path / "probes").mkdir()
+    (tmp_path / "probes" / "knob.yaml").write_text("extends: x\nprobes: []\n")
     with pytest.raises(ProfileError, match="probe_baseline as <profile>/<config>"):
         load_profile("x")
     (tmp_path / "x.yaml").write_text(body + "probe_baseline: seeds/mnrl-dialects\n")
-    assert load_profile("x").probes == ("knobs-scale100",)
+    assert load_profile("x").probes == ("probes/knob",)
+    (tmp_path / "x.yaml").write_text(body.replace("probes/knob", "knobs-scale100") + "probe_baseline: seeds/mnrl-dialects\n")
+    with pytest.raises(ProfileError, match=r"\['knobs-scale100'\] are not probe profiles; choose from \['probes/knob'\]"):
+        load_profile("x")
 
 
 def test_only_the_ideas_profile_shows_probes():

@@ -147,13 +147,28 @@ def test_probe_tables_are_empty_for_a_profile_without_probes():
     assert reporting.provenance_of(scores) == "no scores"
 
 
-def test_missing_probe_results_name_the_script_that_writes_them(tmp_path, monkeypatch):
-    monkeypatch.setattr(reporting, "PROBES_DIR", tmp_path)
-    with pytest.raises(FileNotFoundError, match="benchmarks/probes"):
-        reporting.read_probe_scores(["knobs-nothing"])
-    (tmp_path / "study").mkdir()
-    with pytest.raises(FileNotFoundError, match="compare_with_seeds.py"):
-        reporting.read_probe_comparisons(["study"])
+def test_missing_probe_results_name_the_command_that_writes_them(tmp_path, monkeypatch):
+    from gatelib import profiles
+
+    monkeypatch.setattr(profiles, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(reporting, "PROJECT_ROOT", tmp_path)
+    with pytest.raises(FileNotFoundError, match="python -m gatelib.train --profile probes/scale100"):
+        reporting.read_probe_scores(["probes/scale100"])
+    with pytest.raises(FileNotFoundError, match="results/probes/guided/predictions.csv.gz"):
+        reporting.read_probe_comparisons(["probes/guided"])
+
+
+def test_probe_runs_are_named_by_their_probe_and_kept_when_comparable_with_the_baseline():
+    """The committed probes: each config is labelled config@probe; against seeds/mnrl-dialects only
+    the runs of mnrl-dialects itself or of a recipe that changes it are kept."""
+    scores = reporting.read_probe_scores(["probes/lr5e-5", "probes/guided"])
+    assert set(scores.config) == {"mnrl-dialects@probes/lr5e-5", "mnrl-dialects-guided@probes/guided",
+                                  "mrl-dialects-guided@probes/guided"}
+    kept = reporting.read_probe_scores(["probes/lr5e-5", "probes/guided"], baseline="seeds/mnrl-dialects")
+    assert set(kept.config) == {"mnrl-dialects@probes/lr5e-5", "mnrl-dialects-guided@probes/guided"}
+    assert sorted(kept.groupby("config").seed.nunique()) == [1, 3]
+    table = reporting.probe_differences(kept, reporting.read_baseline_scores("seeds/mnrl-dialects"))
+    assert len(table) == 4 and table.notna().all().all()
 
 
 def test_seeds_table_by_task_keeps_the_task_order():

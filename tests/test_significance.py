@@ -79,6 +79,16 @@ def test_versus_profile_compares_each_shared_config_across_profiles():
     assert list(zip(table.a, table.b)) == [("mrl@fast", "mrl@seeds"), ("mnrl@fast", "mnrl@seeds")]
     assert table.task.tolist() == ["sts", "sts"] and table.excludes_zero.tolist()[0] and table.difference.iloc[0] > 0
     assert versus_profile(pred, None, ["sts"], [64]).empty
+    # a probe's own recipe against the recipe it changes, which only the baseline profile trained
+    probe = predictions({"mnrl-dialects-guided": 0.1, "mrl": 0.3}).assign(profile="probes/guided")
+    baseline = predictions({"mnrl-dialects": 0.4, "mrl": 0.3, "mnrl-dialects-guided": 0.2}).assign(profile="seeds")
+    pairs = versus_profile(probe, baseline.query("config != 'mnrl-dialects-guided'"), ["sts"], [64], n_resamples=50)
+    assert list(zip(pairs.a, pairs.b, pairs.family)) == [
+        ("mrl@probes/guided", "mrl@seeds", "same recipe, another profile"),
+        ("mnrl-dialects-guided@probes/guided", "mnrl-dialects@seeds", "one change to mnrl-dialects")]
+    shared = versus_profile(probe, baseline, ["sts"], [64], n_resamples=50)  # it holds the recipe itself
+    assert list(zip(shared.a, shared.b)) == [("mnrl-dialects-guided@probes/guided", "mnrl-dialects-guided@seeds"),
+                                             ("mrl@probes/guided", "mrl@seeds")]
     with pytest.raises(ValueError, match="both sets of predictions are of profile 'fast'"):
         versus_profile(pred, pred, ["sts"], [64])
 
@@ -114,6 +124,8 @@ def test_families_and_false_discovery_control():
     assert family_of("mrl-dialects", "mnrl-dialects") == "Matryoshka vs its control"
     assert family_of("mrl-mined", "mrl") == "one change to mrl"
     assert family_of("mrl@fast", "mrl@seeds") == "same recipe, another profile"
+    assert family_of("mrl-small-dims@probes/small-dims", "mrl@seeds") == "one change to mrl"
+    assert family_of("mrl-dialects@fast", "mnrl-dialects@seeds") == "Matryoshka vs its control"
     table = pd.DataFrame({"family": ["f"] * 4 + ["g"], "task": "sts", "p_value": [0.01, 0.02, 0.03, 0.5, 0.04]})
     adjusted = adjust_within_families(table)
     # Benjamini–Hochberg within f: 0.01·4/1, 0.02·4/2, 0.03·4/3 (monotone), 0.5; g alone keeps its p
