@@ -69,3 +69,19 @@ def test_a_model_carries_the_precision_it_was_trained_in():
     assert trained_precision(model) == UNTRAINED_PRECISION
     mark_trained_precision(model, "fp32")
     assert trained_precision(model) == "fp32"
+
+
+def test_a_profile_read_back_holds_one_data_version(tmp_path):
+    """Runs trained on different data never meet in one table: reading them names the runs of each
+    version and the command that retrains them; a retrained run replaces its old rows."""
+    from gatelib.results import DataVersionError
+
+    path = tmp_path / "scores.csv"
+    record_scores(_rows(1.0), path)
+    record_scores(_rows(2.0, seed=1), path)
+    record_scores(_rows(3.0).assign(data_checksum="e"), path)  # seed 0 retrained on new data
+    with pytest.raises(DataVersionError, match=r"2 data versions \((d: mrl seed 1; e: mrl seed 0|e: mrl seed 0; d: mrl seed 1)\)"
+                                               r".*--profile t"):
+        read_scores(tmp_path)
+    record_scores(_rows(4.0, seed=1).assign(data_checksum="e"), path)
+    assert set(read_scores(tmp_path).data_checksum) == {"e"}
