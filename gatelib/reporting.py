@@ -597,8 +597,10 @@ def plot_probe_differences(probes: pd.DataFrame, baseline: pd.DataFrame, cells=P
     table = probe_differences(probes, baseline, cells)
     if table.empty:
         return plt.figure(figsize=(1, 1))
-    table.index = [f"{config} seed {seed}" for config, seed in table.index]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * table.shape[1], 0.9 + 0.42 * len(table)), layout="constrained")
+    table.index = [f"{config.replace('@probes/', ' @ ')}, seed {seed}" for config, seed in table.index]
+    label = max(len(name) for name in table.index)  # the row labels take their own width, not the cells'
+    fig, ax = plt.subplots(figsize=(2.0 + 0.07 * label + 0.62 * table.shape[1], 0.9 + 0.42 * len(table)),
+                           layout="constrained")
     bound = max(1.0, float(table.abs().to_numpy().max()))
     sns.heatmap(table, cmap="RdBu", center=0, vmin=-bound, vmax=bound, annot=True, fmt="+.1f",
                 annot_kws={"fontsize": "small"}, cbar_kws={"label": "probe − baseline (Spearman × 100)"}, ax=ax)
