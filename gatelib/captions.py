@@ -4,7 +4,8 @@ A caption written by hand goes stale the first time a profile, a seed or the dat
 each chapter figure is published with :func:`publish` — the figure and a one-sentence takeaway
 computed here, plus the provenance of the numbers — and the book places both with MyST-NB's
 ``{glue:figure}`` directive (caption ``{glue:md}`<name>-caption```). In Jupyter or Colab the
-figure and its caption are simply shown below the cell.
+figure and its caption are simply shown below the cell. A chapter's key tables are numbered the
+same way (:func:`publish_table`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ def publish(name: str, figure: plt.Figure, takeaway: str, provenance: str) -> No
     glue(f"{name}-caption", Markdown(caption), display=False)
     display(figure, Markdown(caption))
     plt.close(figure)
+
+
+def publish_table(name: str, table: Markdown) -> Markdown:
+    """Glue a rendered table (``reporting.markdown_table``) as ``name`` for a numbered, captioned
+    ``{table}`` directive of the book (its body ``{glue:md}`name``` with ``:format: myst``), and
+    return it, so that Jupyter or Colab show it below the cell."""
+    glue(name, table, display=False)
+    return table
 
 
 def _by_dim(table: pd.DataFrame, task: str, metric: str) -> pd.DataFrame:

@@ -103,3 +103,13 @@ def test_embedding_null_and_probe_takeaways():
     assert text.startswith("1 of 2 probe runs beat the baseline on sts17-ar-ar 384, 1 on stsb-ar-mt 384")
     assert captions.probes_takeaway(differences.iloc[:0]) == "No probe runs."
     assert "largest gain +2.00 (b seed 0, stsb-ar-mt 384)" in text and "largest loss -1.00 (b seed 0, sts17-ar-ar 384)" in text
+
+
+def test_publish_table_returns_the_table_it_glues(monkeypatch):
+    from IPython.display import Markdown
+
+    glued = {}
+    monkeypatch.setattr(captions, "glue", lambda name, value, display: glued.update({name: (value, display)}))
+    table = Markdown("| a |\n|---|\n| 1 |\n")
+    assert captions.publish_table("tbl-x", table) is table
+    assert glued == {"tbl-x": (table, False)}
