@@ -273,9 +273,8 @@ def load_profile(name: str) -> Profile:
     if (profile.probes or profile.probe_comparisons) and not re.fullmatch(r"[\w/-]+/[\w-]+", profile.probe_baseline):
         raise ProfileError(f"{path.name}: probes need probe_baseline as <profile>/<config>, e.g. "
                            f"seeds/mnrl-dialects; got {profile.probe_baseline!r}.")
-    not_probes = [p for p in profile.probes + profile.probe_comparisons
-                  if not p.startswith("probes/") or p not in available_profiles()]
+    probes = [p for p in available_profiles() if p.startswith("probes/")]
+    not_probes = [p for p in profile.probes + profile.probe_comparisons if p not in probes]
     if not_probes:
-        raise ProfileError(f"{path.name}: {not_probes} are not probe profiles; choose from "
-                           f"{[p for p in available_profiles() if p.startswith('probes/')]}.")
+        raise ProfileError(f"{path.name}: {not_probes} are not probe profiles; choose from {probes}.")
     return profile
