@@ -3,7 +3,7 @@
 Every file under ``data/`` is listed with its sha256 in ``data/checksums.json``;
 :func:`verified_path` checks a file against it before anything parses it. The readers split
 delimited text exactly (no silent quoting), name the file and line of any malformed row, and
-raise one exception type, :class:`DataError`. ``gatelib.data`` (the sets the study names) and
+raise one exception type, :class:`DataError`. ``gatelib.evalsets``, ``gatelib.trainsets`` and
 ``gatelib.corpora`` (the larger grouped corpora) read through this module.
 """
 from __future__ import annotations
@@ -17,10 +17,28 @@ import math
 import os
 from collections.abc import Sequence  # noqa: F401  (type hints)
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import datasets
 
 
 class DataError(ValueError):
     """The one exception this module raises for missing, corrupt or malformed data."""
+
+
+class Loaded(NamedTuple):
+    """A set as loaded: its rows, and how many rows were dropped from it, by reason.
+
+    Reasons: ``duplicates``, ``sick_valid_test_leak``, ``no_hard_negative`` (q2q-triplets),
+    ``eval_overlap`` (shares a normalised sentence with a held-out test), ``held_out_overlap`` (with a
+    dev set the profile evaluates on), the near-copy rule's (``near_copy_group``, ``near_copy_row``,
+    their ``embedding_`` twins) and the grouped corpora's own (``empty``, …, ``gatelib.corpora``).
+    Evaluation sets drop nothing.
+    """
+
+    dataset: datasets.Dataset
+    dropped: dict[str, int]
 
 
 def _resolve_data_dir() -> Path:

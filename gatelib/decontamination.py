@@ -18,7 +18,8 @@ either threshold is dropped whole (:func:`contaminated_groups`): its other membe
 paraphrases of the copied sentence. Thresholds are arguments; the data chapter shows the
 distribution they are chosen from.
 
-This module knows nothing about which sets exist (``gatelib.data`` calls it).
+This module knows nothing about which sets exist (``gatelib.data`` calls it); it holds the study's
+thresholds, :data:`DECONTAMINATION`.
 """
 
 from __future__ import annotations
@@ -31,12 +32,28 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 __all__ = [
+    "DECONTAMINATION",
     "normalize_for_matching",
     "char_vectorizer",
     "lexical_nearest",
     "semantic_nearest",
     "contaminated_groups",
 ]
+
+#: The study's near-copy rule (applied by ``gatelib.data`` and ``gatelib.hub_data``): a group (an
+#: image's captions, an XNLI premise block, a tweet and its references) is dropped whole if any of
+#: its texts has char 3-5-gram TF-IDF cosine >= ``lexical`` to any evaluation or dev sentence
+#: (``gatelib.evalsets.held_out_references``), after :func:`normalize_for_matching`. 0.7 is where
+#: STS17's sentences start to sit closer to the Flickr30k training captions than captions of
+#: unseen Flickr30k images do (data chapter), and where a caption starts to contain a test
+#: sentence whole («الناس ينتظرون في منطقة الراحة» for «الناس ينتظرون»). ``semantic``: the same for
+#: the cosine of the untrained base model's embeddings (``gatelib.near_copies`` measures it once and
+#: commits it to ``gatelib.data.NEAR_COPY_FILES``). The base model puts nearly every caption pair
+#: between 0.90 and 1.0, so only the top of that band tells a copy: at 0.98 a matched pair is the
+#: same sentence up to inflection, word order or one word («امرأة تلعب التنس وضرب الكرة» for «امرأة
+#: تلعب التنس وتضرب الكرة», TF-IDF 0.62), and with both rules STS17's sentences come no closer to
+#: the training captions than captions of unseen images do from there up (data chapter).
+DECONTAMINATION: dict[str, float] = {"lexical": 0.7, "semantic": 0.98}
 
 _MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # diacritics, Quranic marks, tatweel
 _UNIFY = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ئ": "ي", "ؤ": "و", "ة": "ه"})
@@ -47,7 +64,7 @@ def normalize_for_matching(text: str) -> str:
     """NFKC, casefold, drop diacritics / tatweel / punctuation and symbols, unify alef (أ إ آ ٱ → ا),
     ya (ى ئ → ي), waw-hamza (ؤ → و) and ta marbuta (ة → ه), collapse whitespace.
 
-    Stronger than ``gatelib.data.normalize_text`` (the exact-match leak check), which keeps
+    Stronger than ``gatelib.evalsets.normalize_text`` (the exact-match leak check), which keeps
     punctuation: «مجموعة من الناس على الشاطئ» and the same sentence with a final full stop
     normalise to the same string here.
     """

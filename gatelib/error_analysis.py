@@ -10,7 +10,7 @@ lexical overlap. Here every test pair is scored, from the per-pair cosines that
   did (over-estimation, a false positive in the paper's words), a negative one less similar.
   Cosines are averaged over seeds first, as in ``gatelib.significance``.
 * **lexical overlap** is the Jaccard index of the two sentences' word sets after the leak-check
-  normalisation (``gatelib.data.normalize_text``): 0 no shared word, 1 the same words.
+  normalisation (``gatelib.evalsets.normalize_text``): 0 no shared word, 1 the same words.
 
 The paper's claim becomes a test: if shared words inflate similarity, residuals grow with
 overlap (Spearman correlation > 0, with a bootstrap interval that excludes zero).
@@ -25,7 +25,7 @@ import pandas as pd
 from datasets import Dataset
 from scipy import stats
 
-from gatelib.data import normalize_text
+from gatelib.evalsets import normalize_text
 
 ERROR_COLUMNS = ["config", "task", "dim", "pair", "gold", "gold_bin", "cosine", "residual", "overlap", "seeds"]
 #: Gold-score bins on the 0–5 scale of STS (scores are stored divided by 5).

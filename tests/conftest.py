@@ -1,8 +1,11 @@
-"""Shared fixtures: a tiny randomly initialised encoder for fast, offline training tests."""
+"""Shared fixtures: a tiny randomly initialised encoder for fast, offline training tests, and copies
+of the vendored data for the data modules' failure-mode tests."""
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+from pathlib import Path
 
 import pytest
 from datasets import Dataset
@@ -96,3 +99,30 @@ def toy_parallel():
 def toy_nli():
     return Dataset.from_dict({"premise": toy_sentences(40), "hypothesis": toy_sentences(40, offset=5),
                               "label": [i % 3 for i in range(40)]})
+
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _default_data_dir(monkeypatch):
+    """Every test reads the repository's data/ unless it points GATELIB_DATA_DIR elsewhere itself."""
+    monkeypatch.delenv("GATELIB_DATA_DIR", raising=False)
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch) -> Path:
+    """A writable copy of data/ that the loaders read (for corrupting files on purpose)."""
+    dst = tmp_path / "data"
+    shutil.copytree(DATA, dst)
+    monkeypatch.setenv("GATELIB_DATA_DIR", str(dst))
+    return dst
+
+
+def write_file(tmp_path, name, text, *, bom=False, crlf=False) -> Path:
+    """``tmp_path/name`` holding ``text`` in UTF-8, optionally with a BOM and CRLF line ends."""
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    p = tmp_path / name
+    p.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return p

@@ -1,5 +1,4 @@
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
@@ -63,7 +62,7 @@ def test_scores_equal_mteb_sts_scoring_on_the_same_embeddings(e5):
     import mteb
     from datasets import Dataset
 
-    from gatelib.data import load_eval_set
+    from gatelib.evalsets import load_eval_set
     from gatelib.evaluation import encode_pairs
 
     sts17 = load_eval_set("sts17-ar-ar")

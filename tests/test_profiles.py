@@ -73,7 +73,7 @@ def test_unknown_key_is_an_error(tmp_path, monkeypatch):
 
 def test_paper_profile_is_the_papers_recipe_without_downloading(monkeypatch):
     """GATE §3.2: everything the paper profile would run on Colab, checked offline."""
-    from gatelib import data
+    from gatelib import data, hub_data
 
     paper = load_profile("paper")
     assert paper.base_model == "aubmindlab/bert-base-arabertv02" and paper.hub
@@ -83,8 +83,8 @@ def test_paper_profile_is_the_papers_recipe_without_downloading(monkeypatch):
     assert paper.training.warmup_ratio == paper.stage2.warmup_ratio == 0.1
     assert paper.sts_loss == "cosent" and not paper.matryoshka_sts
     assert len(paper.seeds) >= 3 and {"mnrl", "mrl", "hybrid-paper"} <= set(paper.configs)
-    assert all(n in data.HUB_DATASETS for n in paper.all_train_sets + paper.eval_sets if n.startswith(("arabic", "mteb")))
-    assert data.HUB_DATASETS["arabic-nli-triplet"][0] == "Omartificial-Intelligence-Space/Arabic-NLi-Triplet"
+    assert all(n in hub_data.HUB_DATASETS for n in paper.all_train_sets + paper.eval_sets if n.startswith(("arabic", "mteb")))
+    assert hub_data.HUB_DATASETS["arabic-nli-triplet"][0] == "Omartificial-Intelligence-Space/Arabic-NLi-Triplet"
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(data.DataError, match="bundled alternative"):
         data.load_named_set(paper.sets_for("hybrid-paper")[0])

