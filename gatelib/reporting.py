@@ -19,7 +19,7 @@ from gatelib.results import read_predictions, read_results_csv, read_scores  # n
 from gatelib.profiles import PROJECT_ROOT, load_profile
 from gatelib.recipes import COMPARED_WITH, CONFIGS
 from gatelib.significance import (COMPARISON_COLUMNS, FDR, adjust_within_families, comparison_table, comparisons_for,
-                                  seed_summary, versus_profile)
+                                  config_of, labelled, run_label, seed_summary, versus_profile)
 
 # GATE Table 3 (§4.2), as printed: STS17 ar-ar, STS22 ar, STS22-v2 ar at each model's full dim.
 PAPER_TABLE3 = pd.DataFrame([
@@ -62,7 +62,7 @@ CONFIG_COLOURS = dict(zip(CONFIGS, sns.color_palette("tab20", len(CONFIGS))))
 def config_palette(configs) -> dict:
     """:data:`CONFIG_COLOURS` for ``configs``; a name outside the registry (``config@profile``,
     a probe) takes its recipe's colour, or grey."""
-    return {c: CONFIG_COLOURS.get(c.split("@")[0], (0.5, 0.5, 0.5)) for c in dict.fromkeys(configs)}
+    return {c: CONFIG_COLOURS.get(config_of(c), (0.5, 0.5, 0.5)) for c in dict.fromkeys(configs)}
 
 
 def markdown_table(table: pd.DataFrame, floatfmt: str = ".2f", as_text: bool = False) -> Markdown:
@@ -519,22 +519,17 @@ def _probe_results(name: str, file: str) -> pd.DataFrame:
     return rows[rows.profile == name]
 
 
-def _labelled(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows with each config named ``config@profile``, as in every cross-profile comparison."""
-    return rows.assign(config=rows.config + "@" + rows.profile)
-
-
 def read_probe_scores(names, baseline: str = "") -> pd.DataFrame:
     """Scores of the probe profiles ``names`` in one table, each config labelled ``config@probe``;
     with ``baseline`` (``<profile>/<config>``) only the runs of that config or of a recipe that is
     one change to it (what may be set against the baseline run of the same seed)."""
-    frames = [_labelled(_probe_results(n, "scores.csv")) for n in names]
+    frames = [labelled(_probe_results(n, "scores.csv")) for n in names]
     if not frames:
         return pd.DataFrame(columns=["profile", "config", "seed", "task", "dim", "spearman_cosine"])
     scores = pd.concat(frames, ignore_index=True)
     if baseline:
         target = baseline.rsplit("/", 1)[1]
-        config = scores.config.str.rsplit("@", n=1).str[0]
+        config = scores.config.map(config_of)
         scores = scores[(config == target) | config.map(lambda c: target in COMPARED_WITH.get(c, ()))]
     return scores.reset_index(drop=True)
 
@@ -551,8 +546,8 @@ def read_probe_comparisons(names) -> tuple[pd.DataFrame, pd.DataFrame]:
     for name in names:
         probe = load_profile(name)
         predictions = _probe_results(name, "predictions.csv.gz")
-        versus = [(f"{a}@{name}", f"{b}@{name}") for a, b in comparisons_for(probe.configs)]
-        tables.append(comparison_table(_labelled(predictions), versus, probe.eval_sets, probe.dims))
+        versus = [(run_label(a, name), run_label(b, name)) for a, b in comparisons_for(probe.configs)]
+        tables.append(comparison_table(labelled(predictions), versus, probe.eval_sets, probe.dims))
         reference = read_predictions(load_profile(probe.compared_with).results_dir)
         tables.append(versus_profile(predictions, reference, probe.eval_sets, probe.dims))
     comparisons = pd.concat([t for t in tables if not t.empty], ignore_index=True)

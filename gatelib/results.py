@@ -29,7 +29,7 @@ import torch
 __all__ = ["SCORE_KEY", "SCORE_COLUMNS", "PREDICTION_KEY", "PREDICTION_COLUMNS", "TEXT_COLUMNS",
            "UNTRAINED_PRECISION", "UNRECORDED", "mark_trained_precision", "trained_precision", "hardware",
            "atomic_write_csv", "read_results_csv", "record_scores", "record_predictions", "read_scores",
-           "read_predictions", "DataVersionError", "check_one_data_version"]
+           "read_predictions", "DataVersionError"]
 
 SCORE_KEY = ["profile", "config", "seed", "task", "dim", "model"]
 SCORE_COLUMNS = [*SCORE_KEY[:5], "spearman_cosine", "pearson_cosine", "n_pairs", "n_truncated",
@@ -152,7 +152,7 @@ class DataVersionError(ValueError):
     """A profile's scores come from more than one version of its data (``data_checksum``)."""
 
 
-def check_one_data_version(scores: pd.DataFrame, where: str) -> pd.DataFrame:
+def _check_one_data_version(scores: pd.DataFrame, where: str) -> pd.DataFrame:
     """``scores`` unchanged if each profile's rows share one data checksum; else a
     :class:`DataVersionError` naming the runs of each version, so that no table mixes models
     trained on different data (a profile whose data changed is retrained as a whole)."""
@@ -168,8 +168,8 @@ def check_one_data_version(scores: pd.DataFrame, where: str) -> pd.DataFrame:
 
 
 def read_scores(results_dir: Path) -> pd.DataFrame:
-    """The tidy scores table of one profile (one data version: :func:`check_one_data_version`)."""
+    """The tidy scores table of one profile (one data version: :func:`_check_one_data_version`)."""
     path = Path(results_dir) / "scores.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run notebooks/02_training.ipynb for this profile first.")
-    return check_one_data_version(read_results_csv(path), str(path))
+    return _check_one_data_version(read_results_csv(path), str(path))

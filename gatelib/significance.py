@@ -111,6 +111,21 @@ COMPARISON_COLUMNS = ["family", "a", "b", "task", "dim", "difference", "ci_low",
 FDR = 0.05
 
 
+def run_label(config: str, profile: str) -> str:
+    """How a config is named when runs of several profiles meet in one table: ``config@profile``."""
+    return f"{config}@{profile}"
+
+
+def config_of(label: str) -> str:
+    """The config of a :func:`run_label` (a plain config name is returned as it is)."""
+    return label.partition("@")[0]
+
+
+def labelled(rows: pd.DataFrame) -> pd.DataFrame:
+    """Score or prediction rows with each config renamed :func:`run_label` of its profile."""
+    return rows.assign(config=[run_label(c, p) for c, p in zip(rows.config, rows.profile)])
+
+
 def family_of(a: str, b: str) -> str:
     """The family a comparison ``A − B`` belongs to (its multiplicity is controlled within it):
     fine-tuning against the base model, a Matryoshka recipe against its no-Matryoshka control,
@@ -156,8 +171,8 @@ def versus_profile(predictions: pd.DataFrame, reference: pd.DataFrame | None, ta
               if b in others and b not in mine]
     both = pd.concat([predictions[predictions.config.isin({a for a, _ in pairs})],
                       reference[reference.config.isin({b for _, b in pairs})]])
-    both = both.assign(config=both.config + "@" + both.profile)
-    pairs = [(f"{a}@{ours}", f"{b}@{theirs}") for a, b in pairs]
+    both = labelled(both)
+    pairs = [(run_label(a, ours), run_label(b, theirs)) for a, b in pairs]
     tasks = [t for t in tasks if t in set(predictions.task) & set(reference.task)]
     return comparison_table(both, pairs, tasks, dims, n_resamples)
 

@@ -157,3 +157,13 @@ def test_comparison_by_pairs_bootstraps_each_part_on_its_own():
     assert rest.difference == pytest.approx(alone["difference"])
     with pytest.raises(ValueError, match="every part of sts is empty"):
         comparison_by_pairs(flipped, [("good", "bad")], "sts", [64], {"none": []})
+
+
+def test_run_labels_name_a_config_in_one_profile_and_round_trip():
+    from gatelib.significance import config_of, labelled, run_label
+
+    assert run_label("mrl", "probes/guided") == "mrl@probes/guided"
+    assert config_of(run_label("mrl-dialects-guided", "probes/guided")) == "mrl-dialects-guided"
+    assert config_of("mnrl") == "mnrl"
+    rows = pd.DataFrame({"profile": ["seeds", "large"], "config": ["mrl", "mnrl"]})
+    assert list(labelled(rows).config) == ["mrl@seeds", "mnrl@large"] and list(rows.config) == ["mrl", "mnrl"]
