@@ -254,63 +254,22 @@ def train_model(
         train_model(profile, STARTS_FROM[config], seed, train_datasets)
     train_datasets = {n: train_datasets[n] for n in names}
     out = run_dir(profile, config, seed)
-    final = out / "final"
     recipe = profile.recipe_for(config)
     device = resolve_device(profile.device)
     precision = training_precision(recipe.precision, device)
-    fast = device.startswith("cuda") and gpu_speedups
-    args = SentenceTransformerTrainingArguments(
-        output_dir=str(out / "checkpoints"),
-        num_train_epochs=recipe.epochs,
-        max_steps=recipe.max_steps,
-        per_device_train_batch_size=recipe.batch_size,
-        learning_rate=recipe.learning_rate,
-        warmup_steps=recipe.warmup_ratio,
-        bf16=precision == "bf16",
-        optim="adamw_torch_fused" if fast else "adamw_torch",
-        tf32=True if fast and torch.cuda.get_device_capability()[0] >= 8 else None,
-        batch_sampler=BatchSamplers.NO_DUPLICATES,
-        multi_dataset_batch_sampler=MultiDatasetBatchSamplers(recipe.sampler),
-        save_strategy="steps",
-        save_steps=recipe.save_steps,
-        save_total_limit=2,
-        logging_steps=max(1, min(recipe.save_steps // 5, 10)),
-        seed=seed,
-        data_seed=seed,
-        report_to="none",
-        disable_tqdm=True,
-        use_cpu=device == "cpu",
-        dataloader_num_workers=0,
-    )
+    args = _training_arguments(recipe, out, seed, device, precision, gpu_speedups)
     # Under torchrun every process runs this function; only the first one writes the run folder.
     main_process = args.process_index == 0
-    recipe_json = json.dumps(_recipe(profile, config, seed, train_datasets), indent=1, sort_keys=True)
     if main_process:
-        stale = (out / "recipe.json").is_file() and (out / "recipe.json").read_text() != recipe_json
-        if stale:
-            logger.warning("%s was trained with another recipe: starting afresh", out)
-        if (retrain or stale) and out.exists():
-            shutil.rmtree(out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "recipe.json").write_text(recipe_json)
+        _claim_run_folder(out, json.dumps(_recipe(profile, config, seed, train_datasets), indent=1, sort_keys=True),
+                          retrain)
     _wait_for_all(args)
-    if (final / COMPLETE_MARKER).is_file():
-        logger.info("Loading finished run %s", final)
-        history = _read_history(final)
-        model = SentenceTransformer(str(final), device=device)
-        mark_trained_precision(model, _precision_of(history))
-        return model, history
+    finished = _finished_run(out / "final", device)
+    if finished:
+        return finished
 
-    if config in STARTS_FROM:  # stage 2 continues from the finished stage-1 model
-        model = load_trained_model(profile, STARTS_FROM[config], seed)
-        model.max_seq_length = recipe.max_seq_length
-    else:
-        model = load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
-    # The untrained model is the distillation teacher: its English embeddings become targets.
-    train_datasets = {n: add_teacher_embeddings(ds, model) if dataset_kind(ds) == "parallel" else ds
-                      for n, ds in train_datasets.items()}
-    if RECIPES[config].mined_negatives:  # the untrained model mines the negatives
-        train_datasets = add_mined_negatives(train_datasets, model)
+    model = _starting_model(profile, config, seed, recipe, device)
+    train_datasets = _with_model_columns(config, train_datasets, model)
     # GISTEmbed's guide: a second, frozen copy of the untrained model (never handed to the optimizer).
     guide = (load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
              if RECIPES[config].contrastive == "gist" else None)
@@ -338,14 +297,96 @@ def train_model(
     logger.info("%s/%s seed %d trained in %s on %d process(es)", profile.name, config, seed, precision,
                 args.world_size)
     mark_trained_precision(model, precision)
-    if main_process:
+    _finish_run(model, history, out / "final", args)
+    return model, history
+
+
+def _training_arguments(recipe: TrainingRecipe, out: Path, seed: int, device: str, precision: str,
+                        gpu_speedups: bool) -> SentenceTransformerTrainingArguments:
+    """The trainer's arguments for one run of ``recipe``: checkpoints under ``out``, whole batches
+    without duplicates, the same seed for the model and the data order; on a GPU with
+    ``gpu_speedups``, the fused AdamW kernel and TF32 matrix products."""
+    fast = device.startswith("cuda") and gpu_speedups
+    return SentenceTransformerTrainingArguments(
+        output_dir=str(out / "checkpoints"),
+        num_train_epochs=recipe.epochs,
+        max_steps=recipe.max_steps,
+        per_device_train_batch_size=recipe.batch_size,
+        learning_rate=recipe.learning_rate,
+        warmup_steps=recipe.warmup_ratio,
+        bf16=precision == "bf16",
+        optim="adamw_torch_fused" if fast else "adamw_torch",
+        tf32=True if fast and torch.cuda.get_device_capability()[0] >= 8 else None,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        multi_dataset_batch_sampler=MultiDatasetBatchSamplers(recipe.sampler),
+        save_strategy="steps",
+        save_steps=recipe.save_steps,
+        save_total_limit=2,
+        logging_steps=max(1, min(recipe.save_steps // 5, 10)),
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=device == "cpu",
+        dataloader_num_workers=0,
+    )
+
+
+def _claim_run_folder(out: Path, recipe_json: str, retrain: bool) -> None:
+    """Make ``out`` the folder of this recipe's run: emptied first if ``retrain`` or if it holds a
+    run of another recipe (never resumed from), with ``recipe.json`` written."""
+    stale = (out / "recipe.json").is_file() and (out / "recipe.json").read_text() != recipe_json
+    if stale:
+        logger.warning("%s was trained with another recipe: starting afresh", out)
+    if (retrain or stale) and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "recipe.json").write_text(recipe_json)
+
+
+def _finished_run(final: Path, device: str) -> tuple[SentenceTransformer, list[dict]] | None:
+    """The model and log history of a run that finished earlier (its ``COMPLETE`` marker), else None."""
+    if not (final / COMPLETE_MARKER).is_file():
+        return None
+    logger.info("Loading finished run %s", final)
+    history = _read_history(final)
+    model = SentenceTransformer(str(final), device=device)
+    mark_trained_precision(model, _precision_of(history))
+    return model, history
+
+
+def _starting_model(profile: Profile, config: str, seed: int, recipe: TrainingRecipe, device: str) -> SentenceTransformer:
+    """What ``config`` trains from: the finished stage-1 model of the same seed for a stage-2
+    recipe (``STARTS_FROM``), else the profile's base model."""
+    if config in STARTS_FROM:
+        model = load_trained_model(profile, STARTS_FROM[config], seed)
+        model.max_seq_length = recipe.max_seq_length
+        return model
+    return load_base_model(profile.base_model, device=device, max_seq_length=recipe.max_seq_length)
+
+
+def _with_model_columns(config: str, train_datasets: dict[str, Dataset],
+                        model: SentenceTransformer) -> dict[str, Dataset]:
+    """The sets with the columns the untrained model adds: the distillation teacher's English
+    embeddings for parallel sets, and mined hard negatives for a recipe that mines them."""
+    train_datasets = {n: add_teacher_embeddings(ds, model) if dataset_kind(ds) == "parallel" else ds
+                      for n, ds in train_datasets.items()}
+    if RECIPES[config].mined_negatives:
+        train_datasets = add_mined_negatives(train_datasets, model)
+    return train_datasets
+
+
+def _finish_run(model: SentenceTransformer, history: list[dict], final: Path,
+                args: SentenceTransformerTrainingArguments) -> None:
+    """Save the model (safetensors) and its history with the ``COMPLETE`` marker, then remove the
+    checkpoints: nothing resumes from a finished run."""
+    if args.process_index == 0:
         model.save(str(final), safe_serialization=True)
         _write_history(final, history)
         (final / COMPLETE_MARKER).write_text("ok\n")
     _wait_for_all(args)
-    if main_process:
-        shutil.rmtree(args.output_dir, ignore_errors=True)  # finished: nothing will resume from them
-    return model, history
+    if args.process_index == 0:
+        shutil.rmtree(args.output_dir, ignore_errors=True)
 
 
 def training_throughput(profile: Profile, config: str, train_datasets: dict[str, Dataset],
