@@ -171,12 +171,16 @@ def throughput_takeaway(throughput: pd.DataFrame) -> str:
             f"({rate[fastest]:.0f} vs {rate[first]:.0f}); one at a time: {others}.")
 
 
-def forest_takeaway(comparisons: pd.DataFrame, family: str, task: str) -> str:
-    """How many differences of one family hold after its false-discovery-rate control, and the
-    largest one with its interval (``gatelib.reporting.plot_forest``'s figure)."""
-    rows = comparisons[(comparisons.family == family) & (comparisons.task == task)]
-    held = rows[rows.significant]
-    largest = rows.loc[rows.difference.abs().idxmax()]
-    return (f"{family}, {task}: {len(held)} of {len(rows)} differences hold at a {FDR:.0%} false discovery rate "
-            f"({(held.difference > 0).sum()} in favour of the first model). Largest: {largest.a} − {largest.b} "
-            f"at {largest.dim} dims, {largest.difference:+.2f} [{largest.ci_low:+.2f}, {largest.ci_high:+.2f}].")
+def forest_takeaway(comparisons: pd.DataFrame, task: str) -> str:
+    """Per family of comparisons on one test set (``gatelib.reporting.plot_forest``'s panels): how
+    many of its differences hold after its false-discovery-rate control, and the largest one with
+    its interval."""
+    rows = comparisons[comparisons.task == task]
+    sentences = []
+    for family, own in rows.groupby("family", sort=False):
+        held, largest = own[own.significant], own.loc[own.difference.abs().idxmax()]
+        sentences.append(f"{family}: {len(held)} of {len(own)} differences hold at a {FDR:.0%} false discovery rate "
+                         f"({(held.difference > 0).sum()} in favour of the first model); largest {largest.a} − "
+                         f"{largest.b} at {largest.dim} dims, {largest.difference:+.2f} [{largest.ci_low:+.2f}, "
+                         f"{largest.ci_high:+.2f}].")
+    return " ".join(sentences)

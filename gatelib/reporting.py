@@ -413,31 +413,36 @@ def verdict_table(comparisons: pd.DataFrame) -> pd.DataFrame:
     }).reset_index()
 
 
-def plot_forest(comparisons: pd.DataFrame, family: str, task: str):
-    """Forest plot of one family of comparisons on one test set: each comparison ``A − B`` a row,
-    its difference and 95 % interval at every dim (a marker per dim, largest on top), coloured by
-    A's config; filled markers hold after the family's false-discovery-rate control. Returns the
-    figure."""
-    rows = comparisons[(comparisons.family == family) & (comparisons.task == task)]
+def plot_forest(comparisons: pd.DataFrame, task: str) -> plt.Figure:
+    """Forest plot of every family of comparisons on one test set, a panel per family (in the
+    order they first appear): each comparison ``A − B`` a row, its difference and 95 % interval at
+    every dim (a marker per dim, largest on top), coloured by A's config; filled markers hold after
+    the family's false-discovery-rate control. Panels share the x axis. Returns the figure."""
+    rows = comparisons[comparisons.task == task]
     if rows.empty:
-        raise ValueError(f"no comparisons of family {family!r} on {task}")
-    labels = list(dict.fromkeys(rows.a + " − " + rows.b))
+        raise ValueError(f"no comparisons on {task}")
+    families = list(dict.fromkeys(rows.family))
+    labels = {f: list(dict.fromkeys(r.a + " − " + r.b)) for f, r in rows.groupby("family", sort=False)}
     dims = sorted(rows.dim.unique(), reverse=True)
-    palette = config_palette(rows.a)
-    fig, ax = plt.subplots(figsize=(6.4, max(2.4, 1.2 + 0.22 * len(labels) * len(dims))))
-    step = 1.0 / (len(dims) + 1)
-    for row in rows.itertuples():
-        y = labels.index(f"{row.a} − {row.b}") + step * (dims.index(row.dim) - (len(dims) - 1) / 2)
-        colour = palette[row.a]
-        ax.plot([row.ci_low, row.ci_high], [y, y], color=colour, lw=1.4)
-        ax.plot(row.difference, y, "o", ms=5, color=colour, mfc=colour if row.significant else "white")
-        ax.annotate(str(row.dim), (row.ci_high, y), xytext=(3, 0), textcoords="offset points",
-                    va="center", fontsize=7, color="0.35")
-    ax.axvline(0, color="0.2", lw=0.8)
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_ylim(len(labels) - 0.5, -0.5)
-    ax.set_xlabel("difference in Spearman × 100 (95 % interval over seeds and test pairs)")
-    ax.set_title(f"{family} — {task} (label: dims; filled: holds at FDR {FDR:.0%})", fontsize=10)
+    heights = [0.6 + 0.22 * len(labels[f]) * len(dims) for f in families]
+    fig, axes = plt.subplots(len(families), 1, sharex=True, squeeze=False, figsize=(6.4, max(2.4, 0.8 + sum(heights))),
+                             gridspec_kw={"height_ratios": heights})
+    palette, step = config_palette(rows.a), 1.0 / (len(dims) + 1)
+    for family, ax in zip(families, axes[:, 0]):
+        names = labels[family]
+        for row in rows[rows.family == family].itertuples():
+            y = names.index(f"{row.a} − {row.b}") + step * (dims.index(row.dim) - (len(dims) - 1) / 2)
+            colour = palette[row.a]
+            ax.plot([row.ci_low, row.ci_high], [y, y], color=colour, lw=1.4)
+            ax.plot(row.difference, y, "o", ms=5, color=colour, mfc=colour if row.significant else "white")
+            ax.annotate(str(row.dim), (row.ci_high, y), xytext=(3, 0), textcoords="offset points",
+                        va="center", fontsize=7, color="0.35")
+        ax.axvline(0, color="0.2", lw=0.8)
+        ax.set_yticks(range(len(names)), names)
+        ax.set_ylim(len(names) - 0.5, -0.5)
+        ax.set_title(family, fontsize=10, loc="left")
+    axes[-1, 0].set_xlabel("difference in Spearman × 100 (95 % interval over seeds and test pairs)")
+    fig.suptitle(f"{task} (label: dims; filled: holds at FDR {FDR:.0%} within its family)", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -84,9 +84,12 @@ def test_forest_takeaway_counts_what_holds_and_names_the_largest():
          "ci_high": 1.5, "significant": False},
         {"family": "g", "a": "mrl", "b": "zero-shot", "task": "t", "dim": 64, "difference": 9.0, "ci_low": 8.0,
          "ci_high": 10.0, "significant": True}])
-    text = captions.forest_takeaway(rows, "f", "t")
-    assert text.startswith("f, t: 1 of 2 differences hold at a 5% false discovery rate (0 in favour")
-    assert text.endswith("Largest: mrl − mnrl at 64 dims, -1.00 [-2.00, -0.10].")
+    text = captions.forest_takeaway(rows, "t")
+    first, second = text.split("]. ")
+    assert first.startswith("f: 1 of 2 differences hold at a 5% false discovery rate (0 in favour")
+    assert first.endswith("largest mrl − mnrl at 64 dims, -1.00 [-2.00, -0.10")
+    assert second.startswith("g: 1 of 1 differences hold") and second.endswith("+9.00 [+8.00, +10.00].")
+    assert captions.forest_takeaway(rows, "other task") == ""
 
 
 def test_embedding_null_and_probe_takeaways():

@@ -77,9 +77,10 @@ def test_verdict_table_counts_point_estimates_and_claims_after_fdr():
     assert cells.loc["mrl − mnrl", "64 dims"].endswith(" *") and not cells.loc["mrl − mnrl", "32 dims"].endswith("*")
 
 
-def test_forest_plot_rows_colours_and_fill():
+def test_forest_plot_has_a_panel_per_family_with_its_rows_colours_and_fill():
     comparisons = _comparisons()
-    fig = reporting.plot_forest(comparisons, "Matryoshka vs its control", "t")
+    fig = reporting.plot_forest(comparisons, "t")
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["Matryoshka vs its control", "fine-tuned vs base model"]
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["mrl − mnrl"]
     markers = [line for line in ax.lines if line.get_marker() == "o"]
@@ -87,8 +88,9 @@ def test_forest_plot_rows_colours_and_fill():
     mrl = reporting.CONFIG_COLOURS["mrl"]
     assert all(tuple(m.get_color()[:3]) == tuple(mrl[:3]) for m in markers)
     assert [m.get_markerfacecolor() == "white" for m in markers] == [False, True]  # filled: holds after FDR
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["mrl − zero-shot"]
     with pytest.raises(ValueError, match="no comparisons"):
-        reporting.plot_forest(comparisons, "absent", "t")
+        reporting.plot_forest(comparisons, "absent")
 
 
 def test_one_colour_per_config_everywhere(scores):
