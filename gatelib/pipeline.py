@@ -26,7 +26,7 @@ import papermill
 from traitlets.config import Config
 
 from gatelib.profiles import PROJECT_ROOT, ProfileError, load_profile
-from gatelib.provenance import git_commit, project_relative, set_title, stamp_notebook, sync_tags
+from gatelib.provenance import git_commit, project_relative, set_labels, set_title, stamp_notebook, sync_tags
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 NOTEBOOKS = ("01_data", "02_training", "03_truncation", "04_benchmarks", "05_error_analysis")
@@ -81,6 +81,7 @@ def run_notebooks(profile: str, out_dir: Path, notebooks=NOTEBOOKS, parameters: 
         sync_tags(target, source)  # the injected parameters off the page
         stamp_notebook(target, source, commit)
         set_title(target, cfg.title)
+        set_labels(target)
         logger.info("%s done in %.0f s", source.name, time.perf_counter() - start)
         executed.append(target)
     return executed

@@ -27,6 +27,10 @@ NOTEBOOK_KEY = "gate"
 EXECUTED_NOTEBOOKS = ("book/*/*.ipynb", "tests/notebooks/*.ipynb")
 #: Stamp key of the source heading a chapter title replaced (:func:`set_title`).
 TITLE_KEY = "source_title"
+#: Stamp key of the suffix :func:`set_labels` gave the chapter's labels (its profile).
+LABELS_KEY = "label_suffix"
+#: A label line of a MyST directive (``:name: fig-forest-sts17``).
+_LABEL = re.compile(r"^(:name:[ \t]+)(\S+)[ \t]*$", re.M)
 #: A cell tagged ``only-if:<section>`` belongs to a section some profiles have nothing for.
 ONLY_IF = "only-if:"
 #: Folders whose uncommitted changes make a result ``+dirty``.
@@ -66,9 +70,14 @@ def notebook_digest(nb: nbformat.NotebookNode) -> str:
 
     Outputs, execution counts and metadata are left out, so a source notebook and the notebook
     papermill executed from it have the same digest exactly when their cells are the same. A
-    chapter title set by :func:`set_title` counts as the source's title it replaced.
+    chapter title set by :func:`set_title` counts as the source's title it replaced, and a label
+    :func:`set_labels` renamed as the source's label.
     """
     cells = [[cell.cell_type, cell.source] for cell in _own_cells(nb)]
+    suffix = nb.metadata.get(NOTEBOOK_KEY, {}).get(LABELS_KEY)
+    if suffix:
+        cells = [[kind, _LABEL.sub(lambda m: m[1] + m[2].removesuffix(f"-{suffix}"), text) if kind == "markdown" else text]
+                 for kind, text in cells]
     replaced = nb.metadata.get(NOTEBOOK_KEY, {}).get(TITLE_KEY)
     if replaced is not None and cells:
         cells[0][1] = replaced + cells[0][1][len(cells[0][1].split("\n", 1)[0]):]
@@ -95,6 +104,33 @@ def set_title(executed: Path, title: str) -> bool:
     nb.metadata.setdefault(NOTEBOOK_KEY, {})[TITLE_KEY] = original
     nbformat.write(nb, executed)
     return True
+
+
+def label_suffix(profile: str) -> str:
+    """What a chapter executed under ``profile`` appends to each of its labels: the profile, with
+    ``/`` as ``-`` (``fig-forest-sts17`` of the large profile is ``fig-forest-sts17-large``)."""
+    return profile.replace("/", "-")
+
+
+def set_labels(executed: Path) -> bool:
+    """Give each label (``:name:``) of the executed chapter ``executed`` its profile's suffix
+    (:func:`label_suffix`): a notebook is rendered once per profile, and a label must be defined
+    once in the book, so that ``{numref}`` can point at one profile's figure or table. The suffix
+    is kept in the stamp (:data:`LABELS_KEY`), so the digest is unchanged and no re-execution is
+    needed. True if a label changed; a notebook without a profile is left as it is."""
+    nb = nbformat.read(executed, as_version=4)
+    profile = executed_profile(nb)
+    if profile is None or nb.metadata.get(NOTEBOOK_KEY, {}).get(LABELS_KEY):
+        return False
+    suffix, changed = label_suffix(profile), False
+    for cell in _own_cells(nb):
+        if cell.cell_type == "markdown" and _LABEL.search(cell.source):
+            cell.source = _LABEL.sub(lambda m: f"{m[1]}{m[2]}-{suffix}", cell.source)
+            changed = True
+    if changed:
+        nb.metadata.setdefault(NOTEBOOK_KEY, {})[LABELS_KEY] = suffix
+        nbformat.write(nb, executed)
+    return changed
 
 
 def _own_cells(nb: nbformat.NotebookNode) -> list:
@@ -162,8 +198,9 @@ def stamp_notebook(executed: Path, source: Path, commit: str | None = None) -> d
         "source_sha256": notebook_digest(nbformat.read(source, as_version=4)),
         "commit": commit or git_commit(),
     }
-    if TITLE_KEY in nb.metadata.get(NOTEBOOK_KEY, {}):
-        stamp[TITLE_KEY] = nb.metadata[NOTEBOOK_KEY][TITLE_KEY]
+    for key in (TITLE_KEY, LABELS_KEY):
+        if key in nb.metadata.get(NOTEBOOK_KEY, {}):
+            stamp[key] = nb.metadata[NOTEBOOK_KEY][key]
     nb.metadata[NOTEBOOK_KEY] = stamp
     nbformat.write(nb, executed)
     return stamp
@@ -221,7 +258,7 @@ def main(argv=None) -> int:
                         help="also require that each ran from a commit, not from uncommitted changes")
     parser.add_argument("--sync-tags", action="store_true",
                         help="first copy each source notebook's cell tags into its executed copies, and "
-                             "give each chapter of book/<profile>/ its profile's title")
+                             "give each chapter of book/<profile>/ its profile's title and labels")
     args = parser.parse_args(argv)
     if args.sync_tags:
         for path in sorted(p for pattern in EXECUTED_NOTEBOOKS for p in Path(args.root).glob(pattern)):
@@ -236,6 +273,8 @@ def main(argv=None) -> int:
             if stamp and path.parent.parent.name == "book" and profile in available_profiles():
                 if set_title(path, load_profile(profile).title):
                     print(f"title set: {path.relative_to(args.root)}")
+            if stamp and set_labels(path):
+                print(f"labels set: {path.relative_to(args.root)}")
     problems = stale_notebooks(args.root, committed=args.committed)
     for line in problems:
         print(f"stale: {line}", file=sys.stderr)

@@ -155,6 +155,42 @@ def test_a_chapter_title_is_set_without_changing_the_digest(tmp_path):
     assert "cells differ" in stale_notebooks(tmp_path)[0]  # the rest of the cell still counts
 
 
+def test_labels_carry_the_profile_without_changing_the_digest(tmp_path):
+    import nbformat
+
+    from gatelib.provenance import notebook_digest, set_labels, stale_notebooks, stamp_notebook
+
+    def stamp(executed, source):  # as the pipeline does, with the stamp's path relative to tmp_path
+        stamp_notebook(executed, source, commit="0123456789")
+        nb = nbformat.read(executed, as_version=4)
+        nb.metadata["gate"]["source"] = "notebooks/04_benchmarks.ipynb"
+        nbformat.write(nb, executed)
+
+    source = _notebook(tmp_path / "notebooks" / "04_benchmarks.ipynb", "x = 1")
+    src = nbformat.read(source, as_version=4)
+    figure = "```{glue:figure} fig-forest\n:name: fig-forest\n\nCaption.\n```"
+    src.cells += [nbformat.v4.new_markdown_cell(figure), nbformat.v4.new_markdown_cell("No label.")]
+    nbformat.write(src, source)
+    executed = tmp_path / "book" / "probes" / "04_benchmarks.ipynb"
+    executed.parent.mkdir(parents=True)
+    nbformat.write(src, executed)
+    assert not set_labels(executed)  # no profile ran it: nothing to name
+    src.metadata["papermill"] = {"parameters": {"profile": "probes/guided"}}
+    nbformat.write(src, executed)
+    stamp(executed, source)
+    assert set_labels(executed) and not set_labels(executed)  # once: never stacked
+    labelled = nbformat.read(executed, as_version=4)
+    assert labelled.cells[-2].source == figure.replace(":name: fig-forest", ":name: fig-forest-probes-guided")
+    assert labelled.cells[-1].source == "No label."
+    assert notebook_digest(labelled) == notebook_digest(nbformat.read(source, as_version=4))
+    assert stale_notebooks(tmp_path) == []
+    stamp(executed, source)  # re-stamping keeps the suffix
+    assert stale_notebooks(tmp_path) == []
+    labelled.cells[-2].source = labelled.cells[-2].source.replace("Caption.", "Edited.")
+    nbformat.write(labelled, executed)
+    assert "cells differ" in stale_notebooks(tmp_path)[0]  # the rest of the cell still counts
+
+
 def test_every_book_chapter_has_its_own_title():
     import nbformat
 
