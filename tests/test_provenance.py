@@ -121,16 +121,22 @@ def test_tags_are_copied_without_re_execution_and_drift_is_reported(tmp_path):
         sync_tags(executed, source)
 
 
+def _stamp(executed, source):
+    """Stamp ``executed`` as the pipeline does, with the stamp's source path relative to the test's root."""
+    import nbformat
+
+    from gatelib.provenance import stamp_notebook
+
+    stamp_notebook(executed, source, commit="0123456789")
+    nb = nbformat.read(executed, as_version=4)
+    nb.metadata["gate"]["source"] = f"notebooks/{source.name}"
+    nbformat.write(nb, executed)
+
+
 def test_a_chapter_title_is_set_without_changing_the_digest(tmp_path):
     import nbformat
 
-    from gatelib.provenance import notebook_digest, set_title, stale_notebooks, stamp_notebook
-
-    def stamp(executed, source):  # as the pipeline does, with the stamp's path relative to tmp_path
-        stamp_notebook(executed, source, commit="0123456789")
-        nb = nbformat.read(executed, as_version=4)
-        nb.metadata["gate"]["source"] = "notebooks/01_data.ipynb"
-        nbformat.write(nb, executed)
+    from gatelib.provenance import notebook_digest, set_title, stale_notebooks
 
     source = _notebook(tmp_path / "notebooks" / "01_data.ipynb", "x = 1")
     src = nbformat.read(source, as_version=4)
@@ -139,7 +145,7 @@ def test_a_chapter_title_is_set_without_changing_the_digest(tmp_path):
     executed = tmp_path / "book" / "offline" / "01_data.ipynb"
     executed.parent.mkdir(parents=True)
     nbformat.write(src, executed)
-    stamp(executed, source)
+    _stamp(executed, source)
     assert set_title(executed, "the main job") and not set_title(executed, "the main job")
     titled = nbformat.read(executed, as_version=4)
     assert titled.cells[0].source == "# Data: what runs offline — the main job\n\nText."
@@ -147,7 +153,7 @@ def test_a_chapter_title_is_set_without_changing_the_digest(tmp_path):
     assert stale_notebooks(tmp_path) == []
     assert set_title(executed, "another name")  # retitled from the source's heading, not stacked
     assert nbformat.read(executed, as_version=4).cells[0].source.startswith("# Data: what runs offline — another name\n")
-    stamp(executed, source)  # re-stamping keeps the replaced heading
+    _stamp(executed, source)  # re-stamping keeps the replaced heading
     assert notebook_digest(nbformat.read(executed, as_version=4)) == notebook_digest(src)
     titled = nbformat.read(executed, as_version=4)
     titled.cells[0].source = titled.cells[0].source.replace("Text.", "Edited.")
@@ -158,13 +164,7 @@ def test_a_chapter_title_is_set_without_changing_the_digest(tmp_path):
 def test_labels_carry_the_profile_without_changing_the_digest(tmp_path):
     import nbformat
 
-    from gatelib.provenance import notebook_digest, set_labels, stale_notebooks, stamp_notebook
-
-    def stamp(executed, source):  # as the pipeline does, with the stamp's path relative to tmp_path
-        stamp_notebook(executed, source, commit="0123456789")
-        nb = nbformat.read(executed, as_version=4)
-        nb.metadata["gate"]["source"] = "notebooks/04_benchmarks.ipynb"
-        nbformat.write(nb, executed)
+    from gatelib.provenance import notebook_digest, set_labels, stale_notebooks
 
     source = _notebook(tmp_path / "notebooks" / "04_benchmarks.ipynb", "x = 1")
     src = nbformat.read(source, as_version=4)
@@ -177,14 +177,14 @@ def test_labels_carry_the_profile_without_changing_the_digest(tmp_path):
     assert not set_labels(executed)  # no profile ran it: nothing to name
     src.metadata["papermill"] = {"parameters": {"profile": "probes/guided"}}
     nbformat.write(src, executed)
-    stamp(executed, source)
+    _stamp(executed, source)
     assert set_labels(executed) and not set_labels(executed)  # once: never stacked
     labelled = nbformat.read(executed, as_version=4)
     assert labelled.cells[-2].source == figure.replace(":name: fig-forest", ":name: fig-forest-probes-guided")
     assert labelled.cells[-1].source == "No label."
     assert notebook_digest(labelled) == notebook_digest(nbformat.read(source, as_version=4))
     assert stale_notebooks(tmp_path) == []
-    stamp(executed, source)  # re-stamping keeps the suffix
+    _stamp(executed, source)  # re-stamping keeps the suffix
     assert stale_notebooks(tmp_path) == []
     labelled.cells[-2].source = labelled.cells[-2].source.replace("Caption.", "Edited.")
     nbformat.write(labelled, executed)
