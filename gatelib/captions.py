@@ -15,7 +15,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gatelib.significance import FDR, seed_summary
+from gatelib.significance import seed_summary
 
 
 def publish(name: str, figure: plt.Figure, takeaway: str, provenance: str) -> None:
@@ -90,26 +90,6 @@ def bytes_takeaway(quality: pd.DataFrame, config: str, within: float = 1.0) -> s
             f"{pick.spearman:.2f}.")
 
 
-def residual_takeaway(errors: pd.DataFrame) -> str:
-    """Share of over-estimated pairs among the least and the most similar pairs, per config."""
-    parts = []
-    for config, rows in errors.groupby("config", sort=False):
-        low, high = rows[rows.gold * 5 < 1], rows[rows.gold * 5 >= 4]
-        parts.append(f"{config} over-rates {100 * (low.residual > 0).mean():.0f} % of pairs with gold < 1 and "
-                     f"{100 * (high.residual > 0).mean():.0f} % of pairs with gold ≥ 4")
-    return "; ".join(parts) + "."
-
-
-def overlap_takeaway(effect: pd.DataFrame, task: str) -> str:
-    """The partial correlation of overlap with residual (given gold) per config on ``task``."""
-    rows = effect[effect.task == task]
-    parts = [f"{r.config} {r.partial:+.1f} [{r.partial_ci_low:+.1f}, {r.partial_ci_high:+.1f}]"
-             for r in rows.itertuples()]
-    verdict = ("more shared words, more over-estimation, at equal gold similarity"
-               if (rows.partial_ci_low > 0).all() else "no consistent overlap effect across configs")
-    return f"Partial ρ(overlap, residual | gold) × 100 on {task}: {', '.join(parts)} — {verdict}."
-
-
 def loss_takeaway(history: pd.DataFrame) -> str:
     """First and last logged training loss of each run."""
     parts = []
@@ -149,38 +129,3 @@ def embedding_null_takeaway(null: pd.DataFrame, threshold: float) -> str:
     return f"Sentences with a training caption at embedding cosine ≥ {threshold:g} — {parts}."
 
 
-def probes_takeaway(differences: pd.DataFrame, first: str = "sts17-ar-ar 384", dev: str = "stsb-ar-mt 384") -> str:
-    """How many probes beat the baseline on the headline test and on the dev set at full size, and
-    the largest gain and loss of ``gatelib.reporting.probe_differences``'s table (index: config, seed)."""
-    if differences.empty:
-        return "No probe runs."
-    cells = differences.stack()
-    where = lambda at: f"{at[0]} seed {at[1]}, {at[2]}"  # noqa: E731  (config, seed, test and dim)
-    best, worst = cells.idxmax(), cells.idxmin()
-    return (f"{(differences[first] > 0).sum()} of {len(differences)} probe runs beat the baseline on {first}, "
-            f"{(differences[dev] > 0).sum()} on {dev}; largest gain {cells[best]:+.2f} ({where(best)}), "
-            f"largest loss {cells[worst]:+.2f} ({where(worst)}).")
-
-
-def throughput_takeaway(throughput: pd.DataFrame) -> str:
-    """The fastest setting and the speed-up of each over the first (today's recipe)."""
-    rate = throughput.set_index("setting").pairs_per_s
-    first, fastest = rate.index[0], rate.idxmax()
-    others = ", ".join(f"{name} {rate[name] / rate[first]:.1f}×" for name in rate.index[1:])
-    return (f"{fastest} trains {rate[fastest] / rate[first]:.1f}× as many pairs per second as {first} "
-            f"({rate[fastest]:.0f} vs {rate[first]:.0f}); one at a time: {others}.")
-
-
-def forest_takeaway(comparisons: pd.DataFrame, task: str) -> str:
-    """Per family of comparisons on one test set (``gatelib.reporting.plot_forest``'s panels): how
-    many of its differences hold after its false-discovery-rate control, and the largest one with
-    its interval."""
-    rows = comparisons[comparisons.task == task]
-    sentences = []
-    for family, own in rows.groupby("family", sort=False):
-        held, largest = own[own.significant], own.loc[own.difference.abs().idxmax()]
-        sentences.append(f"{family}: {len(held)} of {len(own)} differences hold at a {FDR:.0%} false discovery rate "
-                         f"({(held.difference > 0).sum()} in favour of the first model); largest {largest.a} − "
-                         f"{largest.b} at {largest.dim} dims, {largest.difference:+.2f} [{largest.ci_low:+.2f}, "
-                         f"{largest.ci_high:+.2f}].")
-    return " ".join(sentences)

@@ -31,16 +31,22 @@ def test_bytes_takeaway_picks_the_smallest_vector_within_one_point():
     assert "is int8 at 128 dims: 128 bytes (12× smaller), 75.20." in text
 
 
-def test_similarity_and_overlap_takeaways():
+def test_similarity_takeaway_compares_raw_dot_with_cosine():
     rows = [{"config": "mrl", "dim": d, "similarity": f, "renormalized": r,
              "spearman": 70.0 - (10.0 if (f == "dot" and not r and d == 16) else 0.0) - (0.3 if f == "manhattan" else 0)}
             for d in (384, 16) for f in ("cosine", "dot", "euclidean", "manhattan") for r in (True, False)]
     text = captions.similarity_takeaway(pd.DataFrame(rows), "mrl")
     assert "dot product on raw slices 60.00 vs cosine 70.00" in text and "at most 0.30 points" in text
-    effect = pd.DataFrame([{"task": "t", "config": "a", "partial": 50.0, "partial_ci_low": 40.0, "partial_ci_high": 60.0},
-                           {"task": "t", "config": "b", "partial": 5.0, "partial_ci_low": -3.0, "partial_ci_high": 12.0}])
-    assert captions.overlap_takeaway(effect, "t").endswith("no consistent overlap effect across configs.")
-    assert "more shared words" in captions.overlap_takeaway(effect[effect.config == "a"], "t")
+
+
+def test_embedding_null_takeaway_gives_each_state_and_query():
+    null = pd.DataFrame([{"training captions": s, "queries": q, "threshold": t, "share": share}
+                         for s, base in (("before the rule", 0.10), ("after both rules", 0.02))
+                         for q, share_at in (("STS17 Arabic sentences", base), ("unseen-image captions", 0.05))
+                         for t, share in ((0.975, 0.5), (0.98, share_at))])
+    text = captions.embedding_null_takeaway(null, 0.98)
+    assert "before the rule: STS17 10.0 %, unseen-image captions 5.0 %" in text
+    assert "after both rules: STS17 2.0 %" in text
 
 
 def test_publish_glues_figure_and_caption(monkeypatch):
@@ -74,38 +80,6 @@ def test_nearest_takeaway_counts_sentences_at_the_threshold_per_set():
     text = captions.nearest_takeaway(table, 0.7)
     assert text.startswith("Of 3 STS17 Arabic sentences") and "a 2, b 0" in text  # captions of unseen images not counted
     assert "reaches 1.00 (a)" in text
-
-
-def test_forest_takeaway_counts_what_holds_and_names_the_largest():
-    rows = pd.DataFrame([
-        {"family": "f", "a": "mrl", "b": "mnrl", "task": "t", "dim": 64, "difference": -1.0, "ci_low": -2.0,
-         "ci_high": -0.1, "significant": True},
-        {"family": "f", "a": "mrl", "b": "mnrl", "task": "t", "dim": 32, "difference": 0.5, "ci_low": -0.5,
-         "ci_high": 1.5, "significant": False},
-        {"family": "g", "a": "mrl", "b": "zero-shot", "task": "t", "dim": 64, "difference": 9.0, "ci_low": 8.0,
-         "ci_high": 10.0, "significant": True}])
-    text = captions.forest_takeaway(rows, "t")
-    first, second = text.split("]. ")
-    assert first.startswith("f: 1 of 2 differences hold at a 5% false discovery rate (0 in favour")
-    assert first.endswith("largest mrl − mnrl at 64 dims, -1.00 [-2.00, -0.10")
-    assert second.startswith("g: 1 of 1 differences hold") and second.endswith("+9.00 [+8.00, +10.00].")
-    assert captions.forest_takeaway(rows, "other task") == ""
-
-
-def test_embedding_null_and_probe_takeaways():
-    null = pd.DataFrame([{"training captions": s, "queries": q, "threshold": t, "share": share}
-                         for s, base in (("before the rule", 0.10), ("after both rules", 0.02))
-                         for q, share_at in (("STS17 Arabic sentences", base), ("unseen-image captions", 0.05))
-                         for t, share in ((0.975, 0.5), (0.98, share_at))])
-    text = captions.embedding_null_takeaway(null, 0.98)
-    assert "before the rule: STS17 10.0 %, unseen-image captions 5.0 %" in text
-    assert "after both rules: STS17 2.0 %" in text
-    differences = pd.DataFrame({"sts17-ar-ar 384": [0.5, -1.0], "stsb-ar-mt 384": [-0.2, 2.0]},
-                               index=pd.MultiIndex.from_tuples([("a", 0), ("b", 0)], names=["config", "seed"]))
-    text = captions.probes_takeaway(differences)
-    assert text.startswith("1 of 2 probe runs beat the baseline on sts17-ar-ar 384, 1 on stsb-ar-mt 384")
-    assert captions.probes_takeaway(differences.iloc[:0]) == "No probe runs."
-    assert "largest gain +2.00 (b seed 0, stsb-ar-mt 384)" in text and "largest loss -1.00 (b seed 0, sts17-ar-ar 384)" in text
 
 
 def test_publish_table_returns_the_table_it_glues(monkeypatch):
