@@ -99,33 +99,3 @@ def loss_takeaway(history: pd.DataFrame) -> str:
     return "Logged loss, first → last: " + "; ".join(parts) + "."
 
 
-def eval_sets_takeaway(eval_sets: dict) -> str:
-    """Pairs and median sentence length (characters) of each evaluation set."""
-    parts = []
-    for name, dataset in eval_sets.items():
-        lengths = pd.Series([len(t) for c in ("sentence1", "sentence2") for t in dataset[c]])
-        parts.append(f"{name} {len(dataset)} pairs, median {lengths.median():.0f} characters")
-    return "; ".join(parts) + "."
-
-
-def nearest_takeaway(table: pd.DataFrame, threshold: float) -> str:
-    """How many STS17 Arabic sentences have a training text at or above ``threshold``, per set."""
-    test = table[table.queries == "STS17 Arabic sentences"]
-    n = test.groupby("training set", sort=False).size().iloc[0]
-    above = test[test.similarity >= threshold].groupby("training set", sort=False).size()
-    above = above.reindex(test["training set"].unique(), fill_value=0)
-    listed = ", ".join(f"{name} {count}" for name, count in above.items())
-    return (f"Of {n} STS17 Arabic sentences, those with a training text at cosine ≥ {threshold:g}: {listed}; "
-            f"the closest reaches {test.similarity.max():.2f} ({test.loc[test.similarity.idxmax(), 'training set']}).")
-
-
-def embedding_null_takeaway(null: pd.DataFrame, threshold: float) -> str:
-    """At the embedding rule's threshold: the share of STS17's sentences and of unseen-image captions
-    with a training caption that close, for each state of the training captions."""
-    at = null[(null.threshold - threshold).abs() < 1e-9]
-    share = at.set_index(["training captions", "queries"]).share
-    parts = "; ".join(f"{state}: STS17 {100 * share[state, 'STS17 Arabic sentences']:.1f} %, unseen-image captions "
-                      f"{100 * share[state, 'unseen-image captions']:.1f} %" for state in dict.fromkeys(at["training captions"]))
-    return f"Sentences with a training caption at embedding cosine ≥ {threshold:g} — {parts}."
-
-

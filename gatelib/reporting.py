@@ -1,6 +1,6 @@
 """What every chapter's tables and figures use — one colour per config, a DataFrame as a Markdown
 table, the seed-mean configs × dims table, the provenance line — and the tables and figures of the
-data, training and truncation chapters. The benchmarks and error chapters' are in
+training and truncation chapters. The data, benchmarks and error chapters' are in
 ``gatelib.report``. Everything is read from the tidy CSVs (never from another notebook's memory).
 
 Conventions: scores are cosine Spearman ×100 (MTEB main score); every figure's caption ends
@@ -163,65 +163,6 @@ def retention_vs_reported(scores: pd.DataFrame, task: str, dims: tuple[int, ...]
             for dim in dims if f"{dim}d" in table.columns for config in table.index]
     measured = pd.DataFrame(rows, columns=REPORTED_RETENTION.columns)
     return pd.concat([measured, REPORTED_RETENTION], ignore_index=True)
-
-
-def plot_eval_sets(eval_sets: dict, axes=None):
-    """Gold-score histogram and sentence length (characters) of each evaluation set."""
-    frames = []
-    for name, dataset in eval_sets.items():
-        frame = dataset.to_pandas()
-        frames.append(pd.DataFrame({
-            "set": name, "gold score (0-1)": frame.score,
-            "characters": (frame.sentence1.str.len() + frame.sentence2.str.len()) / 2,
-        }))
-    data = pd.concat(frames, ignore_index=True)
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
-    sns.histplot(data=data, x="gold score (0-1)", hue="set", bins=10, element="step", ax=axes[0])
-    sns.move_legend(axes[0], "upper center", bbox_to_anchor=(0.5, -0.25), ncols=2, title=None)
-    sns.boxplot(data=data, x="characters", y="set", ax=axes[1])
-    axes[1].set_xlabel("mean sentence length (characters)")
-    axes[1].set_ylabel("")
-    return axes
-
-
-def plot_nearest_training_text(table: pd.DataFrame, threshold: float, ax=None):
-    """Share of test sentences whose nearest training text reaches each similarity (one curve per
-    training set; dashed: unseen-image captions), with the decontamination threshold marked."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9.5, 3.6), layout="constrained")
-    names = table["training set"].unique()
-    colours = dict(zip(names, sns.color_palette("tab20" if len(names) > 10 else None, len(names))))
-    for (name, queries), part in table.groupby(["training set", "queries"], sort=False):
-        unseen = queries == "unseen-image captions"
-        sns.ecdfplot(x=part.similarity, complementary=True, color=colours[name], ls="--" if unseen else "-",
-                     label=f"{name} ({queries})" if unseen else name, ax=ax)
-    return _share_axes(ax, threshold, "char 3-5-gram TF-IDF cosine to the nearest training text")
-
-
-def _share_axes(ax, threshold: float, xlabel: str):
-    """The near-copy figures' axes: share at or above (log), the rule's threshold dotted, legend outside."""
-    ax.axvline(threshold, color="0.3", lw=1, ls=":")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("share of sentences at or above")
-    ax.set_yscale("log")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
-    return ax
-
-
-def plot_embedding_null(null: pd.DataFrame, threshold: float, ax=None):
-    """The embedding rule's null distribution (``gatelib.near_copies``): share of STS17's Arabic
-    sentences (solid) and of unseen-image captions (dashed) whose nearest Flickr30k training caption
-    reaches each base-model cosine, one colour per state of the training captions; the rule's
-    threshold dotted."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.4), layout="constrained")
-    states = list(dict.fromkeys(null["training captions"]))
-    colours = dict(zip(states, sns.color_palette("colorblind", len(states))))
-    for (state, queries), part in null.groupby(["training captions", "queries"], sort=False):
-        ax.plot(part.threshold, part.share, color=colours[state], ls="--" if queries.startswith("unseen") else "-",
-                label=f"{queries}, {state}")
-    return _share_axes(ax, threshold, "base-model embedding cosine to the nearest training caption")
 
 
 def plot_similarity_functions(table: pd.DataFrame, config: str):

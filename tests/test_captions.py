@@ -39,16 +39,6 @@ def test_similarity_takeaway_compares_raw_dot_with_cosine():
     assert "dot product on raw slices 60.00 vs cosine 70.00" in text and "at most 0.30 points" in text
 
 
-def test_embedding_null_takeaway_gives_each_state_and_query():
-    null = pd.DataFrame([{"training captions": s, "queries": q, "threshold": t, "share": share}
-                         for s, base in (("before the rule", 0.10), ("after both rules", 0.02))
-                         for q, share_at in (("STS17 Arabic sentences", base), ("unseen-image captions", 0.05))
-                         for t, share in ((0.975, 0.5), (0.98, share_at))])
-    text = captions.embedding_null_takeaway(null, 0.98)
-    assert "before the rule: STS17 10.0 %, unseen-image captions 5.0 %" in text
-    assert "after both rules: STS17 2.0 %" in text
-
-
 def test_publish_glues_figure_and_caption(monkeypatch):
     glued, shown = {}, []
     monkeypatch.setattr(captions, "glue", lambda name, value, display: glued.update({name: (value, display)}))
@@ -69,17 +59,6 @@ def test_retrieval_takeaway(metric):
                           for d, v in by_dim.items()])
     assert captions.retrieval_takeaway(table, "q") == \
         "mrr@10 of mrl: 90.0 at 384 dims, 88.0 at 64, 80.0 at 16 (at 384 dims: zero-shot 87.0)."
-
-
-def test_nearest_takeaway_counts_sentences_at_the_threshold_per_set():
-    table = pd.DataFrame({
-        "training set": ["a", "a", "a", "b", "b", "b", "b"],
-        "queries": ["STS17 Arabic sentences"] * 3 + ["STS17 Arabic sentences"] * 3 + ["unseen-image captions"],
-        "similarity": [0.2, 0.75, 1.0, 0.1, 0.3, 0.69, 0.99],
-    })
-    text = captions.nearest_takeaway(table, 0.7)
-    assert text.startswith("Of 3 STS17 Arabic sentences") and "a 2, b 0" in text  # captions of unseen images not counted
-    assert "reaches 1.00 (a)" in text
 
 
 def test_publish_table_returns_the_table_it_glues(monkeypatch):

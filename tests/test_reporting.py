@@ -83,19 +83,3 @@ def test_markdown_table_as_text_keeps_signed_differences():
     assert "+1.00" not in reporting.markdown_table(table).data
 
 
-def test_near_copy_plot_has_a_curve_per_set_and_the_threshold():
-    table = pd.DataFrame({"training set": ["a"] * 4 + ["b"] * 4, "queries": ["STS17 Arabic sentences"] * 8,
-                          "similarity": [0.1, 0.5, 0.8, 1.0, 0.2, 0.3, 0.4, 0.6]})
-    ax = reporting.plot_nearest_training_text(table, 0.7)
-    assert len(ax.get_lines()) == 3 and ax.get_lines()[-1].get_xdata()[0] == 0.7  # two curves, one threshold
-    assert ax.get_yscale() == "log"
-
-
-def test_embedding_null_plot_draws_a_curve_per_state_and_query():
-    null = pd.DataFrame([{"training captions": s, "queries": q, "threshold": t, "share": 1 - t / 2}
-                         for s in ("before the rule", "after both rules")
-                         for q in ("STS17 Arabic sentences", "unseen-image captions") for t in (0.9, 0.95, 1.0)])
-    ax = reporting.plot_embedding_null(null, 0.98)
-    assert len([line for line in ax.get_lines() if len(line.get_xdata()) == 3]) == 4
-    assert [line.get_linestyle() for line in ax.get_lines()][:2] == ["-", "--"]
-    plt.close(ax.figure)
