@@ -66,11 +66,19 @@ def similarity_takeaway(table: pd.DataFrame, config: str) -> str:
             f"after re-normalising, the four functions differ by at most {spread:.2f} points at any dim.")
 
 
-def retrieval_takeaway(table: pd.DataFrame, task: str, metric: str = "mrr@10") -> str:
-    """The best config's ``metric`` at full size, at 64 dims and at the smallest dim."""
+def retrieval_takeaway(table: pd.DataFrame, task: str, metric: str = "mrr@10", tie: float = 0.5) -> str:
+    """The best config's ``metric`` at full size, at 64 dims and at the smallest dim. Configs within
+    ``tie`` points of the best at full size (a few queries: a difference the test cannot resolve,
+    and one that flips between CPUs) are named together as level, not ranked."""
     wide = _by_dim(table, task, metric)
     full, small = wide.columns[0], wide.columns[-1]
-    best = wide[full].idxmax()
+    level = [c for c in wide.index if wide.loc[c, full] >= wide[full].max() - tie]
+    if len(level) > 1:
+        others = ", ".join(f"{c} {wide.loc[c, full]:.1f}" for c in wide.index if c not in level)
+        return (f"{metric} at {full} dims: {', '.join(level)} within {tie:g} points of each other "
+                f"({wide.loc[level, full].min():.1f}–{wide.loc[level, full].max():.1f})"
+                + (f"; below them {others}." if others else "."))
+    best = level[0]
     middle = 64 if 64 in wide.columns else small
     others = ", ".join(f"{c} {wide.loc[c, full]:.1f}" for c in wide.index if c != best)
     return (f"{metric} of {best}: {wide.loc[best, full]:.1f} at {full} dims, {wide.loc[best, middle]:.1f} at "

@@ -59,6 +59,9 @@ def test_retrieval_takeaway(metric):
                           for d, v in by_dim.items()])
     assert captions.retrieval_takeaway(table, "q") == \
         "mrr@10 of mrl: 90.0 at 384 dims, 88.0 at 64, 80.0 at 16 (at 384 dims: zero-shot 87.0)."
+    level = table.assign(**{metric: table[metric] + (table.config == "zero-shot") * 2.8})  # 89.8 vs 90.0 at 384
+    assert captions.retrieval_takeaway(level, "q") == "mrr@10 at 384 dims: mrl, zero-shot within 0.5 points of each other (89.8–90.0)."
+    assert captions.retrieval_takeaway(level, "q", tie=0.1).startswith("mrr@10 of mrl: 90.0 at 384 dims")
 
 
 def test_publish_table_returns_the_table_it_glues(monkeypatch):
