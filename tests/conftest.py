@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import pandas as pd
 from datasets import Dataset
 
 
@@ -126,3 +127,17 @@ def write_file(tmp_path, name, text, *, bom=False, crlf=False) -> Path:
     p = tmp_path / name
     p.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
     return p
+
+
+@pytest.fixture
+def two_seed_scores():
+    """Scores of zero-shot and mrl, two seeds each, at 384 and 64 dims on STS17 (reporting tests)."""
+    rows = []
+    for config, base in [("zero-shot", 70.0), ("mrl", 75.0)]:
+        for seed in (0, 1):
+            for dim, drop in [(384, 0.0), (64, 5.0)]:
+                value = base - drop * (1.0 if config == "zero-shot" else 0.2) + seed
+                rows.append({"profile": "t", "config": config, "seed": seed, "task": "sts17-ar-ar",
+                             "dim": dim, "spearman_cosine": value, "pearson_cosine": value,
+                             "commit": "abc", "data_checksum": "d", "hardware": "cpu"})
+    return pd.DataFrame(rows)

@@ -11,25 +11,14 @@ from gatelib.report import benchmarks  # noqa: E402
 from gatelib.reporting import CONFIG_COLOURS  # noqa: E402
 
 
-@pytest.fixture
-def scores():
-    rows = []
-    for config, base in [("zero-shot", 70.0), ("mrl", 75.0)]:
-        for seed in (0, 1):
-            for dim, drop in [(384, 0.0), (64, 5.0)]:
-                value = base - drop * (1.0 if config == "zero-shot" else 0.2) + seed
-                rows.append({"profile": "t", "config": config, "seed": seed, "task": "sts17-ar-ar",
-                             "dim": dim, "spearman_cosine": value, "pearson_cosine": value,
-                             "commit": "abc", "data_checksum": "d", "hardware": "cpu"})
-    return pd.DataFrame(rows)
-
-
-def test_gain_over_zero_shot(scores):
+def test_gain_over_zero_shot(two_seed_scores):
+    scores = two_seed_scores
     gains = benchmarks.gain_table(scores, "sts17-ar-ar").set_index("gain over zero-shot")
     assert gains.loc["mrl", "64d"] == pytest.approx(74.5 - 65.5)
 
 
-def test_measured_and_reported_are_labelled(scores):
+def test_measured_and_reported_are_labelled(two_seed_scores):
+    scores = two_seed_scores
     table = benchmarks.measured_vs_reported(scores)
     assert set(table.source.str.split().str[0]) == {"measured", "reported"}
     assert "80.37" in table.to_string()  # GATE Table 3, E5-all-nli-triplet-Matryoshka

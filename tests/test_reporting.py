@@ -9,43 +9,35 @@ import pytest
 from gatelib import reporting
 
 
-@pytest.fixture
-def scores():
-    rows = []
-    for config, base in [("zero-shot", 70.0), ("mrl", 75.0)]:
-        for seed in (0, 1):
-            for dim, drop in [(384, 0.0), (64, 5.0)]:
-                value = base - drop * (1.0 if config == "zero-shot" else 0.2) + seed
-                rows.append({"profile": "t", "config": config, "seed": seed, "task": "sts17-ar-ar",
-                             "dim": dim, "spearman_cosine": value, "pearson_cosine": value,
-                             "commit": "abc", "data_checksum": "d", "hardware": "cpu"})
-    return pd.DataFrame(rows)
-
-
-def test_dims_table_means_over_seeds_largest_dim_first(scores):
+def test_dims_table_means_over_seeds_largest_dim_first(two_seed_scores):
+    scores = two_seed_scores
     table = reporting.dims_table(scores, "sts17-ar-ar").set_index("config")
     assert list(table.columns) == ["384d", "64d"]
     assert table.loc["mrl", "384d"] == pytest.approx(75.5)
     assert table.loc["zero-shot", "64d"] == pytest.approx(65.5)
 
 
-def test_retention_is_relative_to_the_largest_dim(scores):
+def test_retention_is_relative_to_the_largest_dim(two_seed_scores):
+    scores = two_seed_scores
     kept = reporting.retention_table(scores, "sts17-ar-ar").set_index("retained % (config)")
     assert kept.loc["zero-shot", "384d"] == pytest.approx(100)
     assert kept.loc["zero-shot", "64d"] == pytest.approx(100 * 65.5 / 70.5)
 
 
-def test_provenance_of_names_every_tag(scores):
+def test_provenance_of_names_every_tag(two_seed_scores):
+    scores = two_seed_scores
     line = reporting.provenance_of(scores)
     assert line == "profile=t seeds=0,1 commit=abc data=sha256:d hardware=cpu"
 
 
-def test_plot_has_one_line_per_config(scores):
+def test_plot_has_one_line_per_config(two_seed_scores):
+    scores = two_seed_scores
     ax = reporting.plot_score_vs_dim(scores, "sts17-ar-ar")
     assert {t.get_text() for t in ax.get_legend().get_texts()} == {"zero-shot", "mrl"}
 
 
-def test_one_colour_per_config_everywhere(scores):
+def test_one_colour_per_config_everywhere(two_seed_scores):
+    scores = two_seed_scores
     ax = reporting.plot_score_vs_dim(scores, "sts17-ar-ar")
     colours = {line.get_label(): line.get_color() for line in ax.get_legend().get_lines()}
     assert tuple(colours["mrl"][:3]) == tuple(reporting.CONFIG_COLOURS["mrl"][:3])
